@@ -1,0 +1,201 @@
+"""Shipped datasets and a loader for any folder of image/mask pairs.
+
+Masks are 8-bit PNGs: 0 = background, 255 = object, and 128 = "unknown" (GrabCut's boundary band, the
+Oxford-IIIT Pet trimap border), which becomes the **ignore mask**: left out of metrics and click placement.
+Provenance and licences of every shipped set are in ``data/README.md``.
+
+Notebooks find data through this module (never through paths relative to the notebook), so graders can
+run a submission from any folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+IGNORE_VALUE = 128
+
+#: The shipped image/mask datasets: name -> (images folder, masks folder), relative to the data root.
+DATASETS = {
+    "grabcut": ("grabcut/images", "grabcut/masks"),
+    "berkeley": ("berkeley/images", "berkeley/masks"),
+    "cats": ("cats/images", "cats/masks"),
+    "coco_mval_cats": ("coco_mval_cats/images", "coco_mval_cats/masks"),
+}
+VOLUMES = {"brain1": "medical/brain_tumour_mri/brain1.npz", "brain2": "medical/brain_tumour_mri/brain2.npz"}
+
+
+def data_root() -> Path:
+    """The folder holding the shipped data: ``$ISEG_DATA`` if set, else the repository's ``data/``.
+
+    Raises FileNotFoundError if the folder does not exist.
+    """
+    root = Path(os.environ.get("ISEG_DATA", Path(__file__).resolve().parent.parent / "data"))
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"data folder not found: {root}. Run from a clone of the course repository or set ISEG_DATA."
+        )
+    return root
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image file as ``(H, W, 3) uint8`` RGB (grey and RGBA images are converted).
+
+    Raises FileNotFoundError if missing, ValueError if the file cannot be decoded.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file not found: {path}")
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"cannot read image {path}: {e}") from e
+
+
+def load_mask(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a mask file as ``(mask, ignore)``: ``(H, W) bool`` object mask and ``(H, W) bool`` ignore mask.
+
+    Values: 0 = background, 255 (or 1) = object, 128 = ignore. ``ignore`` is None when no pixel is 128.
+
+    Raises FileNotFoundError if missing, ValueError if unreadable, not single-channel, or holding other values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"mask file not found: {path}")
+    try:
+        with Image.open(path) as im:
+            arr = np.asarray(im)
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"cannot read mask {path}: {e}") from e
+    if arr.ndim != 2:
+        raise ValueError(f"mask {path} has shape {arr.shape}; expected a single-channel (H, W) image")
+    values = np.unique(arr)
+    if not np.all(np.isin(values, (0, 1, IGNORE_VALUE, 255))):
+        raise ValueError(
+            f"mask {path} holds values {values[:10].tolist()}; expected 0 (background), 255 or 1 (object), "
+            f"128 (ignore)"
+        )
+    ignore = arr == IGNORE_VALUE
+    mask = (arr == 255) | (arr == 1)
+    return mask, (ignore if ignore.any() else None)
+
+
+@dataclass
+class Sample:
+    """One image with its ground truth.
+
+    Attributes:
+        name: the shared file stem.
+        image: ``(H, W, 3) uint8`` RGB.
+        mask: ``(H, W) bool`` object mask.
+        ignore: ``(H, W) bool`` pixels left out of metrics, or None.
+    """
+
+    name: str
+    image: np.ndarray
+    mask: np.ndarray
+    ignore: np.ndarray | None = None
+
+
+def _stems(folder: Path, what: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{what} folder not found: {folder}")
+    out: dict[str, Path] = {}
+    for p in sorted(folder.iterdir()):
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file():
+            if p.stem in out:
+                raise ValueError(f"two {what} files share the stem {p.stem!r}: {out[p.stem].name} and {p.name}")
+            out[p.stem] = p
+    if not out:
+        raise ValueError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) in {what} folder {folder}")
+    return out
+
+
+class ImageMaskFolder(Sequence[Sample]):
+    """Image/mask pairs from two folders, matched by file stem (``cat1.jpg`` <-> ``cat1.png``).
+
+    Samples are read lazily; index by position or by name. Iteration order is sorted by name.
+
+    Raises:
+        FileNotFoundError: a folder is missing.
+        ValueError: stems that do not match (the first few are named), or (on access) an image and mask of
+            different sizes or an unreadable file, with the file named.
+    """
+
+    def __init__(self, images: str | os.PathLike, masks: str | os.PathLike, name: str | None = None):
+        self.images_dir, self.masks_dir = Path(images), Path(masks)
+        imgs = _stems(self.images_dir, "images")
+        msks = _stems(self.masks_dir, "masks")
+        only_img = sorted(set(imgs) - set(msks))
+        only_msk = sorted(set(msks) - set(imgs))
+        if only_img or only_msk:
+            raise ValueError(
+                f"image and mask stems do not match between {self.images_dir} and {self.masks_dir}: "
+                f"images without a mask: {only_img[:5]}{' ...' if len(only_img) > 5 else ''}; "
+                f"masks without an image: {only_msk[:5]}{' ...' if len(only_msk) > 5 else ''}"
+            )
+        self.names = sorted(imgs)
+        self._images, self._masks = imgs, msks
+        self.name = name or self.images_dir.parent.name
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, key):  # type: ignore[override]
+        if isinstance(key, slice):
+            return [self[i] for i in range(*key.indices(len(self)))]
+        if isinstance(key, str):
+            if key not in self._images:
+                raise KeyError(f"no sample named {key!r} in {self.name}")
+            name = key
+        else:
+            name = self.names[key]
+        image = load_image(self._images[name])
+        mask, ignore = load_mask(self._masks[name])
+        if mask.shape != image.shape[:2]:
+            raise ValueError(
+                f"size mismatch for {name!r}: image {self._images[name]} is {image.shape[1]}x{image.shape[0]} "
+                f"but mask {self._masks[name]} is {mask.shape[1]}x{mask.shape[0]} (width x height)"
+            )
+        return Sample(name, image, mask, ignore)
+
+    def __iter__(self) -> Iterator[Sample]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def image_path(self, name: str) -> Path:
+        return self._images[name]
+
+    def __repr__(self) -> str:
+        return f"ImageMaskFolder({self.name!r}, {len(self)} samples)"
+
+
+def load_dataset(name: str) -> ImageMaskFolder:
+    """One of the shipped datasets: ``grabcut`` (50), ``berkeley`` (100), ``cats`` (885), ``coco_mval_cats`` (10).
+
+    Raises ValueError for an unknown name, FileNotFoundError if the data folder is missing.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
+    root = data_root()
+    images, masks = DATASETS[name]
+    return ImageMaskFolder(root / images, root / masks, name=name)
+
+
+def load_volume(name: str) -> dict:
+    """A shipped 3D volume: ``brain1`` or ``brain2`` (contrast-enhanced T1 MRI with tumour label).
+
+    Returns a dict with ``image`` ``(Z, H, W) int16``, ``label`` ``(Z, H, W) uint8`` and
+    ``spacing_zyx`` (mm). Raises ValueError for an unknown name.
+    """
+    if name not in VOLUMES:
+        raise ValueError(f"unknown volume {name!r}; expected one of {sorted(VOLUMES)}")
+    with np.load(data_root() / VOLUMES[name]) as z:
+        return {k: z[k] for k in z.files}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up (venv, packages, Debian's chromium for the browser test) and run the whole test suite.
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/install-browser.sh
+export ISEG_FAST=1
+exec .venv/bin/python -m pytest "$@"
