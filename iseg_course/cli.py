@@ -1,7 +1,7 @@
 """The ``iseg-course`` command.
 
 Sub-commands:
-  course          start JupyterLab on the lessons (127.0.0.1)
+  course          start JupyterLab on the lessons (127.0.0.1); extra --options go to JupyterLab
   datasets        list the shipped datasets and their sizes
   assign          regenerate lessons/ from the instructor masters in solutions/ (otter assign)
   check-lessons   report lessons that are out of date with solutions/
@@ -28,6 +28,7 @@ def _course(args: argparse.Namespace) -> int:
            f"--ServerApp.ip={args.ip}", f"--ServerApp.port={args.port}"]
     if args.no_browser:
         cmd.append("--no-browser")
+    cmd += args.jupyter_args
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     print("starting:", " ".join(cmd), flush=True)
@@ -71,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "grading", None):
         gname = {"check-lessons": "check"}.get(args.grading, args.grading)
         return _grading([gname, *rest])
+    if args.command == "course":
+        args.jupyter_args = rest  # e.g. --ServerApp.token=... goes to JupyterLab
+        return args.func(args)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     return args.func(args)

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Sequence, Union
 
 import numpy as np
+from scipy.ndimage import binary_dilation
+from skimage.draw import line
+from skimage.draw import polygon as draw_polygon
+from skimage.morphology import disk
 
 Point = tuple[float, float]
 
@@ -159,8 +163,6 @@ class Polygon:
 
     def to_mask(self, shape: tuple[int, ...]) -> np.ndarray:
         """Rasterise the polygon's inside into an ``(H, W)`` bool mask (scikit-image ``draw.polygon``)."""
-        from skimage.draw import polygon as draw_polygon
-
         v = np.asarray(self.vertices, dtype=float)
         mask = np.zeros(shape[:2], dtype=bool)
         rr, cc = draw_polygon(v[:, 1], v[:, 0], shape=shape[:2])
@@ -294,9 +296,6 @@ def rasterize_seeds(
 
     Raises ValueError if an interaction lies outside the image.
     """
-    from scipy.ndimage import binary_dilation
-    from skimage.draw import line
-    from skimage.morphology import disk
 
     h, w = int(shape[0]), int(shape[1])
     footprint = disk(radius).astype(bool)

@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/install-browser.sh
+if ! bash scripts/install-browser.sh; then
+  if [ -n "${CI:-}" ]; then exit 1; fi
+  echo "warning: no /usr/bin/chromium; the real-browser test will be skipped" >&2
+fi
 export ISEG_FAST=1
 exec .venv/bin/python -m pytest "$@"

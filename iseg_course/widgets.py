@@ -1,0 +1,823 @@
+"""A click / scribble / box widget for any :class:`~iseg_course.segmenter.Segmenter`.
+
+``SegmentationWidget(segmenter, image)`` shows the image, the predicted mask as a coloured overlay and
+the user's interactions on an `ipycanvas <https://ipycanvas.readthedocs.io>`_ ``MultiCanvas`` with four
+layers (image, mask overlay, interactions, the stroke or box being drawn). It closes the interactive
+loop of lesson 00: the user adds an interaction, the segmenter predicts, the overlay updates, the user
+corrects -- and every step is written to a timed log, so user time ("seconds per click") and machine time
+(prediction latency) can be measured the way the evaluation lesson does (Xu et al., "Deep Interactive
+Object Selection", CVPR 2016; Sofiiuk et al., "Reviving Iterative Training with Mask Guidance for
+Interactive Segmentation" (RITM), ICIP 2022, whose demo keeps the same per-click state stack for undo).
+
+Interacting
+    * **+ click / - click** modes: a left click adds a positive (object) or negative (background) click.
+    * **+ scribble / - scribble** modes: press, drag and release to draw a stroke (a ``Scribble``).
+    * **box** mode: press, drag and release to draw a bounding box (a ``Box``).
+    * keys (after clicking the canvas once, so it has the keyboard focus): ``p`` / ``n`` positive /
+      negative clicks, ``s`` / ``d`` positive / negative scribbles, ``b`` box, ``u`` or ``z`` undo,
+      ``Escape`` cancels a stroke or box being drawn. ipycanvas (0.14) reports neither the mouse button
+      nor the shift key with mouse events, so negative clicks come from the mode toggle or the ``n`` key.
+
+Programmatic use (image pixel coordinates ``(x, y)`` = (column, row))::
+
+    w = SegmentationWidget(segmenter, image)
+    w.click(120, 80)                      # positive click
+    w.click(10, 10, positive=False)       # negative click
+    w.scribble([(5, 5), (40, 12)], positive=False)
+    w.box(30, 20, 200, 180)
+    w.undo(); w.reset()
+    w.mask, w.probabilities, w.interactions, w.log, w.last_latency_ms
+    w.export_mask("mask.png"); w.export_log("log.json")
+
+Coordinates. Images larger than ``canvas_size`` are shown scaled down (aspect kept) so their longer side
+is ``canvas_size`` canvas pixels; images smaller than half of it are shown enlarged by an integer factor
+(nearest neighbour, so every image pixel is a crisp square). A canvas position ``(u, v)`` (continuous,
+pixel ``i`` covers ``[i, i + 1)``) maps back to the image pixel ``(floor(u / sx), floor(v / sy))``,
+clipped to the image, where ``sx = canvas_width / W`` and ``sy = canvas_height / H``.
+
+Errors. If the segmenter raises (or returns something that is not an ``(H, W)`` map in ``[0, 1]``) the
+error is shown in the status line, the interaction that triggered it is kept in ``w.interactions`` and
+``w.log`` (with an ``"error"`` entry), the mask keeps its last good value, and the widget stays usable
+(undo the interaction, or add another).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .interactions import Box, Click, Interactions, Scribble, to_dict
+from .segmenter import check_image
+
+try:  # ipywidgets / ipycanvas are dependencies of the package; keep the import error readable
+    import ipywidgets as widgets
+    from ipycanvas import MultiCanvas, hold_canvas
+except ImportError as e:  # pragma: no cover
+    raise ImportError("iseg_course.widgets needs ipywidgets and ipycanvas: pip install ipywidgets ipycanvas") from e
+
+__all__ = ["SegmentationWidget", "MODES", "overlay_rgba"]
+
+#: Interaction modes of the widget: value -> button label.
+MODES: dict[str, str] = {
+    "positive": "+ click",
+    "negative": "\u2212 click",
+    "scribble": "+ scribble",
+    "negative_scribble": "\u2212 scribble",
+    "box": "box",
+}
+
+POSITIVE_COLOUR = "#00c853"  # green: object
+NEGATIVE_COLOUR = "#ff1744"  # red: background
+BOX_COLOUR = "#ffd600"  # yellow: bounding box
+MASK_RGB = (30, 144, 255)  # overlay colour of the predicted object (dodger blue)
+
+_KEYS = {"p": "positive", "n": "negative", "s": "scribble", "d": "negative_scribble", "b": "box"}
+_CLICK_RADIUS = 5.0  # canvas pixels
+_STROKE_WIDTH = 3.0  # canvas pixels
+_LAYERS = 4  # image, overlay, interactions, live stroke/box (the top layer receives the mouse events)
+
+
+def overlay_rgba(mask: np.ndarray, opacity: float, colour: tuple[int, int, int] = MASK_RGB, outline: bool = True) -> np.ndarray:
+    """RGBA image of a mask overlay: ``colour`` at ``opacity`` inside the mask, transparent outside.
+
+    Args:
+        mask: ``(h, w)`` bool mask at display (canvas) resolution.
+        opacity: alpha of the filled region in ``[0, 1]``.
+        colour: RGB fill colour (0..255).
+        outline: draw the mask's inner boundary (4-neighbourhood) fully opaque, so the object stays
+            visible at opacity 0.
+
+    Returns:
+        ``(h, w, 4) uint8`` RGBA array.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim != 2:
+        raise ValueError(f"expected a (h, w) mask, got shape {mask.shape}")
+    alpha = int(round(255 * float(np.clip(opacity, 0.0, 1.0))))
+    lut = np.array([(0, 0, 0, 0), (*colour, alpha), (*colour, 255)], dtype=np.uint8)
+    code = _overlay_codes(mask, outline)
+    rgba = lut[code]
+    return rgba
+
+
+def _overlay_codes(mask: np.ndarray, outline: bool = True) -> np.ndarray:
+    """``(h, w) uint8``: 0 outside the mask, 1 inside, 2 on its inner boundary (4-neighbourhood)."""
+    code = mask.astype(np.uint8)
+    if outline and mask.any():
+        inner = mask.copy()
+        inner[1:, :] &= mask[:-1, :]
+        inner[:-1, :] &= mask[1:, :]
+        inner[:, 1:] &= mask[:, :-1]
+        inner[:, :-1] &= mask[:, 1:]
+        code += mask & ~inner
+    return code
+
+
+def _overlay_png(mask: np.ndarray, opacity: float, colour: tuple[int, int, int] = MASK_RGB) -> bytes:
+    """The overlay of :func:`overlay_rgba` as a palette PNG (1 byte per pixel, fast zlib level 1).
+
+    About 10x faster to encode than the RGBA PNG ipycanvas' ``put_image_data`` makes, which keeps the
+    click -> overlay latency low on large canvases.
+    """
+    from PIL import Image
+
+    code = _overlay_codes(np.asarray(mask, dtype=bool))
+    im = Image.frombytes("P", (code.shape[1], code.shape[0]), code.tobytes())
+    im.putpalette([0, 0, 0, *colour, *colour])
+    alpha = int(round(255 * float(np.clip(opacity, 0.0, 1.0))))
+    buf = io.BytesIO()
+    im.save(buf, format="PNG", transparency=bytes([0, alpha, 255]), compress_level=1)
+    return buf.getvalue()
+
+
+def _fast_put_available() -> bool:
+    """True when this ipycanvas sends ``putImageData`` as (x, y) + one encoded-image buffer, as 0.13/0.14 do.
+
+    Then the widget sends its own palette PNG; otherwise it falls back to the public ``put_image_data``.
+    """
+    try:
+        from ipycanvas.canvas import COMMANDS, Canvas, _CanvasManager
+
+        return "putImageData" in COMMANDS and callable(getattr(_CanvasManager, "send_draw_command", None)) and hasattr(
+            Canvas, "_canvas_manager"
+        )
+    except ImportError:  # pragma: no cover
+        return False
+
+
+_FAST_PUT = _fast_put_available()
+if _FAST_PUT:
+    from ipycanvas.canvas import COMMANDS as _COMMANDS
+
+
+def _display_scale(h: int, w: int, canvas_size: int) -> float:
+    """Canvas pixels per image pixel: shrink to fit ``canvas_size``, enlarge small images by an integer factor."""
+    longest = max(h, w)
+    if longest > canvas_size:
+        return canvas_size / longest
+    return float(max(1, min(8, canvas_size // longest)))
+
+
+def _finite_number(v, what: str) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a number, got {type(v).__name__}")
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError(f"{what} must be finite, got {v}")
+    return v
+
+
+class SegmentationWidget(widgets.VBox):
+    """Interactive segmentation on an ipycanvas canvas, driven by any Segmenter.
+
+    Args:
+        segmenter: an object with ``set_image(image)`` and ``predict(interactions, prev_mask=None) ->
+            (H, W) float32`` (the :class:`~iseg_course.segmenter.Segmenter` protocol). ``set_image`` is
+            called once here; ``predict`` after every interaction, with ``prev_mask`` = the previous
+            probability map (``(H, W) float32``, None before the first prediction).
+        image: ``(H, W, 3) uint8`` RGB image.
+        canvas_size: the longer side of the displayed image in canvas pixels (default 512); larger
+            images are scaled down, small ones enlarged by an integer factor (see the module docstring).
+        opacity: alpha of the mask overlay in ``[0, 1]`` (the slider's initial value).
+
+    Raises:
+        TypeError: if ``segmenter`` lacks ``set_image``/``predict`` or ``image`` is not a NumPy array.
+        ValueError: on a bad image shape/dtype, ``canvas_size`` < 16 or ``opacity`` outside ``[0, 1]``.
+        Exception: whatever ``segmenter.set_image(image)`` raises.
+
+    Attributes (read-only views of the state): :attr:`mask`, :attr:`probabilities`, :attr:`interactions`,
+    :attr:`log`, :attr:`last_latency_ms`, :attr:`last_predict_ms`, :attr:`last_error`, :attr:`mode`,
+    :attr:`opacity`, :attr:`scale`.
+    """
+
+    def __init__(self, segmenter, image: np.ndarray, canvas_size: int = 512, opacity: float = 0.5):
+        for method in ("set_image", "predict"):
+            if not callable(getattr(segmenter, method, None)):
+                raise TypeError(
+                    f"expected a Segmenter with set_image(image) and predict(interactions, prev_mask=None); "
+                    f"{type(segmenter).__name__} has no {method}()"
+                )
+        if isinstance(canvas_size, (bool, np.bool_)) or not isinstance(canvas_size, (int, np.integer)):
+            raise TypeError(f"canvas_size must be an int (pixels), got {type(canvas_size).__name__}")
+        if canvas_size < 16:
+            raise ValueError(f"canvas_size must be at least 16 pixels, got {canvas_size}")
+        opacity = _finite_number(opacity, "opacity")
+        if not 0.0 <= opacity <= 1.0:
+            raise ValueError(f"opacity must be in [0, 1], got {opacity}")
+
+        self._segmenter = segmenter
+        self._canvas_size = int(canvas_size)
+        self._t0 = time.perf_counter()
+        self._log: list[dict] = []
+        self._callbacks: list[Callable] = []
+        self._drag: dict | None = None  # stroke or box being drawn: {"kind", "points" (image px), "positive"}
+
+        self._canvas = MultiCanvas(_LAYERS, width=16, height=16)
+        self._mode_buttons = widgets.ToggleButtons(
+            options=[(label, value) for value, label in MODES.items()],
+            value="positive",
+            description="",
+            tooltips=[
+                "left click = object (key p)",
+                "left click = background (key n)",
+                "drag to draw an object stroke (key s)",
+                "drag to draw a background stroke (key d)",
+                "drag to draw a bounding box (key b)",
+            ],
+            style={"button_width": "92px"},
+        )
+        small = dict(layout=widgets.Layout(width="84px"))
+        self._undo_button = widgets.Button(description="undo", icon="undo", tooltip="remove the last interaction (key u)", **small)
+        self._reset_button = widgets.Button(description="reset", icon="trash", tooltip="remove all interactions", **small)
+        self._opacity_slider = widgets.FloatSlider(
+            value=opacity, min=0.0, max=1.0, step=0.05, description="opacity", readout_format=".2f",
+            continuous_update=True, layout=widgets.Layout(width="260px"),
+        )
+        self._status = widgets.HTML(value="")
+
+        self._mode_buttons.observe(lambda change: self._on_mode_change(change["new"]), names="value")
+        self._undo_button.on_click(lambda _b: self._safe(self.undo))
+        self._reset_button.on_click(lambda _b: self._safe(self.reset))
+        self._opacity_slider.observe(lambda change: self._safe(self._draw_overlay), names="value")
+        self._canvas.on_mouse_down(lambda x, y: self._safe(self.handle_mouse_down, x, y))
+        self._canvas.on_mouse_move(lambda x, y: self._safe(self.handle_mouse_move, x, y))
+        self._canvas.on_mouse_up(lambda x, y: self._safe(self.handle_mouse_up, x, y))
+        self._canvas.on_mouse_out(lambda x, y: self._safe(self.handle_mouse_out, x, y))
+        self._canvas.on_key_down(lambda key, shift, ctrl, meta: self._safe(self.handle_key_down, key, shift, ctrl, meta))
+        self._canvas.on_client_ready(lambda: self._safe(self.redraw))
+
+        toolbar = widgets.HBox(
+            [self._mode_buttons, self._undo_button, self._reset_button, self._opacity_slider],
+            layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
+        )
+        super().__init__([toolbar, self._canvas, self._status])
+        self.add_class("iseg-segmentation-widget")
+        self._set_image(image, log=False)
+
+    # ------------------------------------------------------------------ image and geometry
+    def set_image(self, image: np.ndarray) -> None:
+        """Switch to a new ``(H, W, 3) uint8`` image: calls ``segmenter.set_image``, clears the interactions.
+
+        The log is kept (a ``"set_image"`` event is added). Raises TypeError/ValueError on a bad image.
+        """
+        self._set_image(image, log=True)
+
+    def _set_image(self, image: np.ndarray, log: bool) -> None:
+        image = check_image(image)
+        self._segmenter.set_image(image)
+        h, w = image.shape[:2]
+        self._image = image
+        scale = _display_scale(h, w, self._canvas_size)
+        cw, ch = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+        self._cw, self._ch = cw, ch
+        self._sx, self._sy = cw / w, ch / h
+        # nearest-neighbour lookup: canvas pixel centre -> image pixel
+        self._rows = np.minimum((np.arange(ch) + 0.5) / self._sy, h - 1).astype(np.intp)
+        self._cols = np.minimum((np.arange(cw) + 0.5) / self._sx, w - 1).astype(np.intp)
+        if (cw, ch) == (w, h):
+            shown = image
+        elif scale > 1:
+            shown = image[self._rows][:, self._cols]
+        else:
+            from PIL import Image
+
+            shown = np.asarray(Image.fromarray(image).resize((cw, ch), Image.Resampling.LANCZOS))
+        # RGBA so ipycanvas sends it as lossless PNG (an RGB array would be sent as JPEG)
+        self._shown_rgba = np.dstack([shown, np.full((ch, cw), 255, np.uint8)])
+        self._interactions = Interactions()
+        self._history: list[np.ndarray] = []  # probabilities shown after each interaction (for undo)
+        self._probabilities = np.zeros((h, w), dtype=np.float32)
+        self._last_latency_ms: float | None = None
+        self._last_predict_ms: float | None = None
+        self._last_error: str | None = None
+        self._drag = None
+        self._canvas.width, self._canvas.height = cw, ch
+        # show one canvas pixel per CSS pixel (else the output area stretches the canvas to its width);
+        # the frontend maps mouse positions through the element's on-page box either way
+        self._canvas.layout.width, self._canvas.layout.height = f"{cw}px", f"{ch}px"
+        if log:
+            self._append_log({"event": "set_image", "image_shape": [h, w]})
+        self.redraw()
+        self._set_status()
+        if log:
+            self._notify()
+
+    @property
+    def image(self) -> np.ndarray:
+        """The current ``(H, W, 3) uint8`` image (a copy)."""
+        return self._image.copy()
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """``(sx, sy)``: canvas pixels per image pixel along x (columns) and y (rows)."""
+        return self._sx, self._sy
+
+    @property
+    def canvas_shape(self) -> tuple[int, int]:
+        """``(height, width)`` of the canvas in canvas pixels."""
+        return self._ch, self._cw
+
+    @property
+    def canvas(self) -> MultiCanvas:
+        """The ipycanvas ``MultiCanvas`` (layers: image, overlay, interactions, live stroke)."""
+        return self._canvas
+
+    def canvas_to_image(self, x: float, y: float, clip: bool = True) -> tuple[int, int]:
+        """Map a canvas position ``(x, y)`` (canvas pixels, continuous) to the image pixel ``(col, row)``.
+
+        ``col = floor(x / sx)``, ``row = floor(y / sy)``, clipped to the image when ``clip`` is True.
+
+        Raises:
+            TypeError/ValueError: on non-numeric or non-finite coordinates; with ``clip=False`` a position
+            more than one canvas pixel outside the canvas raises ValueError.
+        """
+        x = _finite_number(x, "canvas x")
+        y = _finite_number(y, "canvas y")
+        if not clip and not (-1.0 <= x <= self._cw + 1.0 and -1.0 <= y <= self._ch + 1.0):
+            raise ValueError(
+                f"canvas position (x={x}, y={y}) is outside the {self._cw}x{self._ch} canvas "
+                f"(expected 0 <= x <= {self._cw}, 0 <= y <= {self._ch})"
+            )
+        h, w = self._image.shape[:2]
+        col = min(max(int(math.floor(x / self._sx)), 0), w - 1)
+        row = min(max(int(math.floor(y / self._sy)), 0), h - 1)
+        return col, row
+
+    def image_to_canvas(self, x: float, y: float) -> tuple[float, float]:
+        """Canvas position of the centre of image pixel ``(x, y)``: ``((x + 0.5) sx, (y + 0.5) sy)``."""
+        return (float(x) + 0.5) * self._sx, (float(y) + 0.5) * self._sy
+
+    # ------------------------------------------------------------------ read-only state
+    @property
+    def mask(self) -> np.ndarray:
+        """The current mask, ``(H, W) bool`` (probabilities >= 0.5); a copy."""
+        return self._probabilities >= 0.5
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """The last good prediction, ``(H, W) float32`` in ``[0, 1]`` (zeros before any); a copy."""
+        return self._probabilities.copy()
+
+    @property
+    def interactions(self) -> Interactions:
+        """The interactions so far (a copy of the widget's ordered :class:`Interactions` log)."""
+        return self._interactions.copy()
+
+    @property
+    def log(self) -> list[dict]:
+        """The timed interaction log, oldest first (a copy).
+
+        Each entry is a JSON-ready dict with ``"t"`` (seconds since the widget was created), ``"event"``
+        (``"click"``, ``"scribble"``, ``"box"``, ``"undo"``, ``"reset"``, ``"set_image"``), the image
+        coordinates (``"x"``, ``"y"`` for a click; ``"points"`` for a scribble; ``"x0"``, ``"y0"``,
+        ``"x1"``, ``"y1"`` for a box), ``"positive"``, ``"source"`` (``"mouse"`` or ``"api"``),
+        ``"latency_ms"`` (interaction -> updated overlay, ms; None when nothing was predicted),
+        ``"predict_ms"`` (the segmenter's share), ``"n_interactions"``, ``"mask_area"`` (pixels) and
+        ``"error"`` (the segmenter's error message, or None).
+        """
+        return [dict(e) for e in self._log]
+
+    @property
+    def last_latency_ms(self) -> float | None:
+        """Milliseconds from the last interaction to the updated overlay (prediction + redraw)."""
+        return self._last_latency_ms
+
+    @property
+    def last_predict_ms(self) -> float | None:
+        """Milliseconds the segmenter's last ``predict`` call took."""
+        return self._last_predict_ms
+
+    @property
+    def last_error(self) -> str | None:
+        """The last segmenter error message shown in the status line (None after a good prediction)."""
+        return self._last_error
+
+    @property
+    def status(self) -> str:
+        """The status line as plain text."""
+        return self._status_text
+
+    @property
+    def mode(self) -> str:
+        """The interaction mode: one of ``MODES`` (``"positive"``, ``"negative"``, ``"scribble"``,
+        ``"negative_scribble"``, ``"box"``). Setting an unknown mode raises ValueError."""
+        return self._mode_buttons.value
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        if value not in MODES:
+            raise ValueError(f"unknown mode {value!r}; expected one of {list(MODES)}")
+        self._mode_buttons.value = value
+
+    @property
+    def opacity(self) -> float:
+        """Overlay opacity in ``[0, 1]`` (the slider). Setting a value outside raises ValueError."""
+        return float(self._opacity_slider.value)
+
+    @opacity.setter
+    def opacity(self, value: float) -> None:
+        value = _finite_number(value, "opacity")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"opacity must be in [0, 1], got {value}")
+        self._opacity_slider.value = value
+
+    # ------------------------------------------------------------------ programmatic interactions
+    def click(self, x: float, y: float, positive: bool = True) -> None:
+        """Add a click at image pixel ``(x, y)`` and update the prediction.
+
+        Raises TypeError/ValueError if ``(x, y)`` is not a finite point inside the image.
+        """
+        self._add(Click(_finite_number(x, "x"), _finite_number(y, "y"), bool(positive)), source="api")
+
+    def scribble(self, points: Iterable[Sequence[float]], positive: bool = True) -> None:
+        """Add a scribble through image pixels ``points`` (``[(x, y), ...]``, at least one) and update.
+
+        Raises TypeError/ValueError on non-numeric points or points outside the image.
+        """
+        pts = [(_finite_number(p[0], "scribble x"), _finite_number(p[1], "scribble y")) for p in points]
+        self._add(Scribble(tuple(pts), bool(positive)), source="api")
+
+    def box(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Add a bounding box with corners ``(x0, y0)``, ``(x1, y1)`` (image pixels) and update.
+
+        Raises ValueError if a corner is outside the image or the box has no area.
+        """
+        self._add(Box(*(_finite_number(v, n) for v, n in zip((x0, y0, x1, y1), ("x0", "y0", "x1", "y1")))), source="api")
+
+    def undo(self) -> None:
+        """Remove the newest interaction and show the prediction from before it (no new prediction)."""
+        t = self._now()
+        removed = self._interactions.undo()
+        self._drag = None
+        if removed is None:
+            self._set_status(note="nothing to undo")
+            return
+        self._history.pop()
+        self._probabilities = self._history[-1].copy() if self._history else np.zeros_like(self._probabilities)
+        self._last_error = None
+        self._append_log({"event": "undo", "removed": to_dict(removed)}, t=t)
+        self.redraw(image=False)
+        self._set_status(note="undone")
+        self._notify()
+
+    def reset(self) -> None:
+        """Remove all interactions and clear the mask (the log keeps a ``"reset"`` event)."""
+        t = self._now()
+        self._interactions.clear()
+        self._history.clear()
+        self._drag = None
+        self._probabilities = np.zeros_like(self._probabilities)
+        self._last_error = None
+        self._append_log({"event": "reset"}, t=t)
+        self.redraw(image=False)
+        self._set_status(note="reset")
+        self._notify()
+
+    def on_update(self, callback: Callable[["SegmentationWidget"], None], remove: bool = False) -> None:
+        """Call ``callback(widget)`` after every change (interaction, undo, reset, new image).
+
+        Errors raised by a callback are shown in the status line, not propagated.
+        """
+        if not callable(callback):
+            raise TypeError(f"callback must be callable, got {type(callback).__name__}")
+        if remove:
+            self._callbacks = [c for c in self._callbacks if c is not callback]
+        else:
+            self._callbacks.append(callback)
+
+    # ------------------------------------------------------------------ mouse and keyboard handlers
+    def handle_mouse_down(self, x: float, y: float) -> None:
+        """Mouse pressed at canvas position ``(x, y)`` (canvas pixels).
+
+        Click modes add a click at once; scribble and box modes start a stroke / box.
+        Raises ValueError if the position is outside the canvas.
+        """
+        t = self._now()
+        col, row = self.canvas_to_image(x, y, clip=False)
+        mode = self.mode
+        if mode in ("positive", "negative"):
+            self._drag = None
+            self._add(Click(float(col), float(row), mode == "positive"), source="mouse", t=t)
+        else:
+            kind = "box" if mode == "box" else "scribble"
+            self._drag = {"kind": kind, "points": [(col, row)], "positive": mode != "negative_scribble", "t": t}
+            self._draw_live()
+
+    def handle_mouse_move(self, x: float, y: float) -> None:
+        """Mouse moved to canvas position ``(x, y)``: extends the stroke / box being drawn (else no-op)."""
+        if self._drag is None:
+            return
+        col, row = self.canvas_to_image(x, y, clip=True)
+        pts = self._drag["points"]
+        if self._drag["kind"] == "box":
+            self._drag["points"] = [pts[0], (col, row)]
+            self._draw_live()
+        elif (col, row) != pts[-1]:
+            pts.append((col, row))
+            self._draw_live(segment=True)
+
+    def handle_mouse_up(self, x: float, y: float) -> None:
+        """Mouse released at canvas position ``(x, y)``: finishes a stroke (Scribble) or box (Box)."""
+        if self._drag is None:
+            return
+        self.handle_mouse_move(x, y)
+        drag, self._drag = self._drag, None
+        self._canvas[3].clear()
+        pts = drag["points"]
+        if drag["kind"] == "box":
+            (x0, y0), (x1, y1) = pts[0], pts[-1]
+            if abs(x1 - x0) < 1 or abs(y1 - y0) < 1:
+                self._set_status(note="box too small: press, drag and release to draw a box")
+                return
+            self._add(Box(float(x0), float(y0), float(x1), float(y1)), source="mouse", t=drag["t"])
+        else:
+            self._add(Scribble(tuple((float(a), float(b)) for a, b in pts), drag["positive"]), source="mouse", t=drag["t"])
+
+    def handle_mouse_out(self, x: float, y: float) -> None:
+        """Mouse left the canvas at ``(x, y)``: a stroke or box being drawn ends there (clipped)."""
+        if self._drag is not None:
+            self.handle_mouse_up(x, y)
+
+    def handle_key_down(self, key: str, shift_key: bool = False, ctrl_key: bool = False, meta_key: bool = False) -> None:
+        """Keyboard shortcuts: p/n/s/d/b switch mode, u or z undo, Escape cancels a stroke/box."""
+        k = str(key).lower()
+        if k in _KEYS:
+            self.mode = _KEYS[k]
+        elif k in ("u", "z"):
+            self.undo()
+        elif k == "escape":
+            self._drag = None
+            self._canvas[3].clear()
+
+    # ------------------------------------------------------------------ core update
+    def _now(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def _add(self, item, source: str, t: float | None = None) -> None:
+        """Validate, record and predict. Invalid input raises (nothing recorded); a failing segmenter does not."""
+        start = time.perf_counter()
+        t = self._now() if t is None else t
+        item.validate(self._image.shape)  # ValueError for points outside the image, boxes without area
+        self._interactions.add(item)
+        entry = {"event": type(item).__name__.lower(), **{k: v for k, v in to_dict(item).items() if k != "type"}}
+        entry["positive"] = bool(getattr(item, "positive", True))
+        entry["source"] = source
+        prev = self._history[-1] if self._history else None
+        error = None
+        p0 = time.perf_counter()
+        try:
+            out = self._segmenter.predict(self._interactions.copy(), prev_mask=None if prev is None else prev.copy())
+            probs = self._check_prediction(out)
+        except Exception as e:  # noqa: BLE001 - any segmenter failure is shown, the session goes on
+            error = f"{type(e).__name__}: {e}"
+            probs = None
+        p1 = time.perf_counter()
+        if probs is not None:
+            self._probabilities = probs
+            self._last_error = None
+        else:
+            self._last_error = error
+        # the state shown after this interaction (the last good one when it failed), for undo
+        self._history.append(self._probabilities.copy())
+        self.redraw(image=False)
+        end = time.perf_counter()
+        if error is None:
+            self._last_predict_ms = (p1 - p0) * 1e3
+            self._last_latency_ms = (end - start) * 1e3
+        entry.update(
+            latency_ms=None if error else round(self._last_latency_ms, 3),
+            predict_ms=round((p1 - p0) * 1e3, 3),
+            n_interactions=len(self._interactions),
+            mask_area=int(np.count_nonzero(self._probabilities >= 0.5)),
+            error=error,
+        )
+        self._append_log(entry, t=t)
+        self._set_status()
+        self._notify()
+
+    def _check_prediction(self, out) -> np.ndarray:
+        h, w = self._image.shape[:2]
+        if out is None:
+            raise RuntimeError(f"{type(self._segmenter).__name__}.predict returned None; expected an (H, W) float32 map")
+        probs = np.asarray(out, dtype=np.float32)
+        if probs.shape != (h, w):
+            raise RuntimeError(f"{type(self._segmenter).__name__}.predict returned shape {probs.shape}; expected {(h, w)}")
+        if not np.all(np.isfinite(probs)) or probs.min() < 0.0 or probs.max() > 1.0:
+            raise RuntimeError(f"{type(self._segmenter).__name__}.predict returned values outside [0, 1] (or NaN)")
+        return probs.copy() if probs is out else probs
+
+    def _append_log(self, entry: dict, t: float | None = None) -> None:
+        self._log.append({"t": round(self._now() if t is None else t, 4), **entry})
+
+    def _notify(self) -> None:
+        for cb in list(self._callbacks):
+            try:
+                cb(self)
+            except Exception as e:  # noqa: BLE001
+                self._set_status(note=f"on_update callback failed: {type(e).__name__}: {e}", error=True)
+
+    def _safe(self, fn, *args) -> None:
+        """Run a UI handler; show any exception in the status line instead of losing it in the kernel log."""
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            self._set_status(note=f"{type(e).__name__}: {e}", error=True)
+
+    def _on_mode_change(self, mode: str) -> None:
+        self._drag = None
+        self._canvas[3].clear()
+        self._set_status()
+
+    # ------------------------------------------------------------------ drawing
+    def redraw(self, image: bool = True) -> None:
+        """Redraw the layers in one batch: the image (when ``image`` is True), the overlay, the interactions."""
+        overlay = self._overlay_payload()
+        drawing = self._interaction_commands()
+        with hold_canvas():
+            if image:
+                self._canvas[0].clear()
+                self._canvas[0].put_image_data(self._shown_rgba, 0, 0)
+                self._canvas[3].clear()
+            self._put_overlay(overlay)
+            layer = self._canvas[2]
+            layer.clear()
+            for cmd in drawing:
+                cmd(layer)
+
+    def _draw_overlay(self) -> None:
+        overlay = self._overlay_payload()
+        with hold_canvas():
+            self._put_overlay(overlay)
+
+    def _overlay_payload(self):
+        """The overlay at canvas size, ready to send: PNG bytes (fast path), an RGBA array, or None (empty).
+
+        Computed before ``hold_canvas`` (whose batching is not exception-safe), so drawing cannot fail midway.
+        """
+        mask = self._probabilities >= 0.5
+        if not mask.any():
+            return None
+        shown = mask[self._rows[:, None], self._cols[None, :]]
+        if _FAST_PUT:
+            return _overlay_png(shown, self.opacity)
+        return overlay_rgba(shown, self.opacity)
+
+    def _put_overlay(self, payload) -> None:
+        layer = self._canvas[1]
+        layer.clear()
+        if payload is None:
+            return
+        if isinstance(payload, bytes):
+            layer._canvas_manager.send_draw_command(layer, _COMMANDS["putImageData"], [0, 0], [payload])
+        else:
+            layer.put_image_data(payload, 0, 0)
+
+    def _interaction_commands(self) -> list[Callable]:
+        """Drawing commands for the interactions (computed before ``hold_canvas`` so nothing raises inside)."""
+        cmds: list[Callable] = []
+        clicks = {True: [], False: []}
+        for it in self._interactions:
+            if isinstance(it, Click):
+                clicks[it.positive].append(self.image_to_canvas(it.x, it.y))
+            elif isinstance(it, Scribble):
+                pts = np.array([self.image_to_canvas(x, y) for x, y in it.points], dtype=float)
+                colour = POSITIVE_COLOUR if it.positive else NEGATIVE_COLOUR
+                cmds.append(lambda c, pts=pts, colour=colour: _stroke(c, pts, colour))
+            elif isinstance(it, Box):
+                x0, y0 = it.x0 * self._sx, it.y0 * self._sy
+                x1, y1 = (it.x1 + 1) * self._sx, (it.y1 + 1) * self._sy
+                cmds.append(lambda c, r=(x0, y0, x1 - x0, y1 - y0): _box(c, r))
+        for positive, pts in clicks.items():
+            if pts:
+                xy = np.array(pts, dtype=float)
+                colour = POSITIVE_COLOUR if positive else NEGATIVE_COLOUR
+                cmds.append(lambda c, xy=xy, colour=colour: _dots(c, xy, colour))
+        return cmds
+
+    def _draw_live(self, segment: bool = False) -> None:
+        """Draw the stroke or box being dragged on the top layer."""
+        d = self._drag
+        if d is None:
+            return
+        layer = self._canvas[3]
+        pts = d["points"]
+        if d["kind"] == "box":
+            (x0, y0), (x1, y1) = pts[0], pts[-1]
+            xa, xb = sorted((x0, x1))
+            ya, yb = sorted((y0, y1))
+            with hold_canvas():
+                layer.clear()
+                _box(layer, (xa * self._sx, ya * self._sy, (xb + 1 - xa) * self._sx, (yb + 1 - ya) * self._sy))
+            return
+        colour = POSITIVE_COLOUR if d["positive"] else NEGATIVE_COLOUR
+        tail = pts[-2:] if segment and len(pts) > 1 else pts[-1:]
+        xy = np.array([self.image_to_canvas(x, y) for x, y in tail], dtype=float)
+        with hold_canvas():
+            if len(xy) == 1:
+                layer.fill_style = colour
+                layer.fill_circle(float(xy[0, 0]), float(xy[0, 1]), _STROKE_WIDTH / 2 + 0.5)
+            else:
+                layer.stroke_style = colour
+                layer.line_width = _STROKE_WIDTH
+                layer.line_cap = "round"
+                layer.stroke_line(float(xy[0, 0]), float(xy[0, 1]), float(xy[1, 0]), float(xy[1, 1]))
+
+    # ------------------------------------------------------------------ status and export
+    def _set_status(self, note: str | None = None, error: bool = False) -> None:
+        h, w = self._image.shape[:2]
+        area = int(np.count_nonzero(self._probabilities >= 0.5))
+        parts = [f"mode: {MODES[self.mode]}", f"{len(self._interactions)} interactions",
+                 f"mask {area} px ({100.0 * area / (h * w):.1f} %)"]
+        if self._last_latency_ms is not None:
+            parts.append(f"last prediction {self._last_predict_ms:.1f} ms, click\u2192overlay {self._last_latency_ms:.1f} ms")
+        text = " \u00b7 ".join(parts)
+        if self._last_error is not None:
+            text = f"segmenter error: {self._last_error} (the interaction is kept: undo it or add another) \u00b7 {text}"
+            error = True
+        if note:
+            text = f"{note} \u00b7 {text}"
+        self._status_text = text
+        colour = "#c62828" if error else "inherit"
+        self._status.value = f'<span class="iseg-status" style="color:{colour}">{html.escape(text)}</span>'
+
+    def export_mask(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write the mask as an 8-bit PNG (0 = background, 255 = object) and return its path.
+
+        Raises:
+            ValueError: if ``path`` does not end in ``.png``.
+            FileExistsError: if the file exists and ``overwrite`` is False (a student's work is never lost).
+            FileNotFoundError: if the folder does not exist.
+        """
+        from PIL import Image
+
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            raise ValueError(f"export_mask writes a PNG; expected a path ending in .png, got {path}")
+        buf = io.BytesIO()
+        Image.fromarray(self.mask.astype(np.uint8) * 255, mode="L").save(buf, format="PNG")
+        self._write(path, buf.getvalue(), overwrite)
+        return path
+
+    def export_log(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write the log as JSON: ``{"image_shape", "segmenter", "interactions", "log"}``; returns the path.
+
+        Raises FileExistsError if the file exists and ``overwrite`` is False, FileNotFoundError if the
+        folder does not exist.
+        """
+        path = Path(path)
+        doc = {
+            "image_shape": list(self._image.shape[:2]),
+            "segmenter": type(self._segmenter).__name__,
+            "interactions": [to_dict(i) for i in self._interactions],
+            "log": self._log,
+        }
+        self._write(path, json.dumps(doc, indent=1).encode("utf-8"), overwrite)
+        return path
+
+    @staticmethod
+    def _write(path: Path, data: bytes, overwrite: bool) -> None:
+        if not path.parent.is_dir():
+            raise FileNotFoundError(f"folder does not exist: {path.parent}")
+        if path.is_dir():
+            raise IsADirectoryError(f"{path} is a folder; expected a file path")
+        try:
+            with open(path, "wb" if overwrite else "xb") as f:  # "x": refuse atomically if it exists
+                f.write(data)
+        except FileExistsError:
+            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
+
+
+def _dots(canvas, xy: np.ndarray, colour: str) -> None:
+    canvas.fill_style = colour
+    canvas.fill_circles(xy[:, 0], xy[:, 1], _CLICK_RADIUS)
+    canvas.stroke_style = "white"
+    canvas.line_width = 1.5
+    canvas.stroke_circles(xy[:, 0], xy[:, 1], _CLICK_RADIUS)
+
+
+def _stroke(canvas, pts: np.ndarray, colour: str) -> None:
+    canvas.stroke_style = colour
+    canvas.fill_style = colour
+    canvas.line_width = _STROKE_WIDTH
+    canvas.line_cap = "round"
+    canvas.line_join = "round"
+    if len(pts) == 1:
+        canvas.fill_circle(float(pts[0, 0]), float(pts[0, 1]), _STROKE_WIDTH / 2 + 0.5)
+    else:
+        canvas.stroke_lines(pts)
+
+
+def _box(canvas, rect: tuple[float, float, float, float]) -> None:
+    canvas.stroke_style = BOX_COLOUR
+    canvas.line_width = 2.0
+    canvas.set_line_dash([6, 4])
+    canvas.stroke_rect(*(float(v) for v in rect))
+    canvas.set_line_dash([])
