@@ -34,23 +34,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
 
-from scipy.ndimage import distance_transform_edt  # noqa: E402
-
 from iseg_course.classical import graphcut as gc  # noqa: E402
-from iseg_course.data import load_dataset  # noqa: E402
-from iseg_course.interactions import Click, Interactions  # noqa: E402
+from iseg_course.data import boundary_crop, load_dataset  # noqa: E402
+from iseg_course.robot import ritm_click  # noqa: E402
+from iseg_course.interactions import Click, Interactions, rasterize_seeds  # noqa: E402
 from iseg_course.metrics import iou  # noqa: E402
-
-
-def robot_click(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None) -> Click:
-    """Deepest point of the larger error region; positive on missed object, negative on extra background."""
-    valid = ~ignore if ignore is not None else np.ones_like(gt)
-    fn, fp = gt & ~pred & valid, pred & ~gt & valid
-    dfn = distance_transform_edt(np.pad(fn, 1))[1:-1, 1:-1]
-    dfp = distance_transform_edt(np.pad(fp, 1))[1:-1, 1:-1]
-    positive = dfn.max() >= dfp.max()
-    y, x = np.unravel_index(np.argmax(dfn if positive else dfp), gt.shape)
-    return Click(int(x), int(y), bool(positive))
 
 
 def bench_maxflow(samples, clicks: int, **kwargs) -> dict:
@@ -62,7 +50,7 @@ def bench_maxflow(samples, clicks: int, **kwargs) -> dict:
         set_image_ms.append(1000 * (time.perf_counter() - t0))
         inter, pred = Interactions(), np.zeros_like(s.mask)
         for _ in range(clicks):
-            inter.add(robot_click(pred, s.mask, s.ignore))
+            inter.add(ritm_click(s.mask, pred, s.ignore))
             t0 = time.perf_counter()
             pred = seg.predict(inter) > 0.5
             predict_ms.append(1000 * (time.perf_counter() - t0))
@@ -77,25 +65,10 @@ def bench_maxflow(samples, clicks: int, **kwargs) -> dict:
     }
 
 
-def boundary_crop(sample, size: int = 64, stride: int = 16):
-    h, w = sample.mask.shape
-    best = min(
-        (abs(sample.mask[r : r + size, c : c + size].mean() - 0.5), r, c)
-        for r in range(0, h - size + 1, stride)
-        for c in range(0, w - size + 1, stride)
-    )
-    _, r, c = best
-    return sample.image[r : r + size, c : c + size].copy(), sample.mask[r : r + size, c : c + size].copy()
-
-
 def seed_disks(gt: np.ndarray, radius: int):
-    yy, xx = np.mgrid[: gt.shape[0], : gt.shape[1]]
-    out = []
-    for region in (gt, ~gt):
-        d = distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
-        y, x = np.unravel_index(np.argmax(d), d.shape)
-        out.append(((yy - y) ** 2 + (xx - x) ** 2 <= radius**2) & region)
-    return out
+    """Seed disks at the robot user's first positive click (object centre) and first negative one."""
+    clicks = [ritm_click(gt, np.zeros_like(gt)), ritm_click(gt, np.ones_like(gt))]
+    return rasterize_seeds(clicks, gt.shape, radius=radius)
 
 
 def bench_networkx(sample, repeats: int = 3) -> dict:
@@ -132,7 +105,7 @@ def bench_widget(sample, clicks: int) -> tuple[float | None, str | None]:
     w = SegmentationWidget(gc.GraphCutSegmenter(), sample.image)
     latencies = []
     for _ in range(clicks):
-        c = robot_click(np.asarray(w.mask, bool), sample.mask, sample.ignore)
+        c = ritm_click(sample.mask, np.asarray(w.mask, bool), sample.ignore)
         w.click(c.x, c.y, positive=c.positive)
         if w.last_latency_ms is not None:
             latencies.append(float(w.last_latency_ms))
@@ -150,7 +123,7 @@ def bench_noc(dataset, max_clicks: int = 20) -> dict:
         inter, pred = Interactions(), np.zeros_like(s.mask)
         n85 = n90 = max_clicks
         for k in range(max_clicks):
-            inter.add(robot_click(pred, s.mask, s.ignore))
+            inter.add(ritm_click(s.mask, pred, s.ignore))
             pred = seg.predict(inter) > 0.5
             n_predicts += 1
             v = iou(pred, s.mask, s.ignore)

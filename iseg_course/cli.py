@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -32,7 +31,9 @@ def _course(args: argparse.Namespace) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
     print("starting:", " ".join(cmd), flush=True)
-    return subprocess.call(cmd)
+    # Replace this process by JupyterLab, so that stopping it (Ctrl-C, a signal) stops the server itself.
+    os.execv(sys.executable, cmd)
+    return 0  # not reached
 
 
 def _datasets(args: argparse.Namespace) -> int:

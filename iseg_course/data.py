@@ -177,6 +177,25 @@ class ImageMaskFolder(Sequence[Sample]):
         return f"ImageMaskFolder({self.name!r}, {len(self)} samples)"
 
 
+def boundary_crop(sample: Sample, size: int = 64, stride: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """A ``size`` x ``size`` crop that straddles the object boundary, for small teaching examples.
+
+    Windows on a ``stride``-pixel grid are scanned in row-major order; the first one whose object fraction
+    is closest to one half wins. Returns ``(image (size, size, 3) uint8, mask (size, size) bool)`` copies.
+
+    Raises ValueError if the image is smaller than ``size`` in either direction.
+    """
+    h, w = sample.mask.shape
+    if h < size or w < size:
+        raise ValueError(f"image {sample.name!r} is {w}x{h}, smaller than the {size}x{size} crop")
+    _, r, c = min(
+        (abs(float(sample.mask[r : r + size, c : c + size].mean()) - 0.5), r, c)
+        for r in range(0, h - size + 1, stride)
+        for c in range(0, w - size + 1, stride)
+    )
+    return sample.image[r : r + size, c : c + size].copy(), sample.mask[r : r + size, c : c + size].copy()
+
+
 def load_dataset(name: str) -> ImageMaskFolder:
     """One of the shipped datasets: ``grabcut`` (50), ``berkeley`` (100), ``cats`` (885), ``coco_mval_cats`` (10).
 

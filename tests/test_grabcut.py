@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.ndimage import distance_transform_edt
 
 from iseg_course.classical.grabcut import (
     GC_BGD,
@@ -17,6 +16,7 @@ from iseg_course.classical.grabcut import (
 from iseg_course.data import load_dataset
 from iseg_course.interactions import Box, Click, ExtremePoints, Interactions, Scribble, rasterize_seeds
 from iseg_course.metrics import iou
+from iseg_course.robot import interior_distance, ritm_click
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def gt_box(mask, margin=5):
 
 
 def deepest_point(region):
-    d = distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
+    d = interior_distance(region)
     y, x = np.unravel_index(d.argmax(), d.shape)
     return int(x), int(y)
 
@@ -78,11 +78,7 @@ def test_clicks_only(grabcut):
     first = iou(pred, s.mask, s.ignore)
     assert first > 0.6
     # a negative click in the deepest missed/extra region improves it and is respected
-    valid = ~s.ignore if s.ignore is not None else np.ones_like(s.mask)
-    fn, fp = s.mask & ~pred & valid, pred & ~s.mask & valid
-    region = fn if distance_transform_edt(fn).max() >= distance_transform_edt(fp).max() else fp
-    x2, y2 = deepest_point(region)
-    inter.add(Click(x2, y2, positive=bool(region is fn)))
+    inter.add(ritm_click(s.mask, pred, s.ignore))
     pred2 = seg.predict(inter) > 0.5
     assert iou(pred2, s.mask, s.ignore) > max(first, 0.9)
     fg, bg = rasterize_seeds(inter, s.mask.shape, radius=seg.seed_radius)

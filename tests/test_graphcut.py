@@ -23,7 +23,8 @@ from iseg_course.classical.graphcut import (
     tlink_weights,
     tlinks_from_regional,
 )
-from iseg_course.data import load_dataset
+from iseg_course.data import boundary_crop, load_dataset
+from iseg_course.robot import ritm_click
 from iseg_course.interactions import Box, Click, Interactions, Scribble, rasterize_seeds
 from iseg_course.metrics import iou
 
@@ -33,43 +34,11 @@ def grabcut():
     return load_dataset("grabcut")
 
 
-def boundary_crop(sample, size=64, stride=16):
-    """The ``size`` x ``size`` window (on a ``stride`` grid) whose object fraction is closest to one half."""
-    h, w = sample.mask.shape
-    best = None
-    for r in range(0, h - size + 1, stride):
-        for c in range(0, w - size + 1, stride):
-            frac = sample.mask[r : r + size, c : c + size].mean()
-            score = abs(frac - 0.5)
-            if best is None or score < best[0]:
-                best = (score, r, c)
-    _, r, c = best
-    sl = (slice(r, r + size), slice(c, c + size))
-    return sample.image[sl].copy(), sample.mask[sl].copy()
-
-
 def centre_seeds(gt, radius=3):
-    """One disk of object seeds deep inside ``gt`` and one of background seeds deep outside it."""
-    fg = np.zeros_like(gt)
-    bg = np.zeros_like(gt)
-    yy, xx = np.mgrid[: gt.shape[0], : gt.shape[1]]
-    for target, region in ((fg, gt), (bg, ~gt)):
-        d = distance_transform_edt(np.pad(region, 1))[1:-1, 1:-1]
-        y, x = np.unravel_index(d.argmax(), d.shape)
-        target |= ((yy - y) ** 2 + (xx - x) ** 2 <= radius**2) & region
-    return fg, bg
-
-
-def robot_click(pred, gt, ignore):
-    """RITM-style next click: the deepest point of the larger error region (positive if it is missed object)."""
-    valid = ~ignore if ignore is not None else np.ones_like(gt)
-    fn, fp = gt & ~pred & valid, pred & ~gt & valid
-    dfn = distance_transform_edt(np.pad(fn, 1))[1:-1, 1:-1]
-    dfp = distance_transform_edt(np.pad(fp, 1))[1:-1, 1:-1]
-    positive = dfn.max() >= dfp.max()
-    d = dfn if positive else dfp
-    y, x = np.unravel_index(d.argmax(), d.shape)
-    return Click(int(x), int(y), bool(positive))
+    """Seed disks at the robot user's first positive click (object centre) and first negative one."""
+    first_pos = ritm_click(gt, np.zeros_like(gt))
+    first_neg = ritm_click(gt, np.ones_like(gt))
+    return rasterize_seeds([first_pos, first_neg], gt.shape, radius=radius)
 
 
 # ---------------------------------------------------------------------------------------------- n-links
@@ -307,7 +276,7 @@ def test_reused_flow_gives_the_same_cuts_as_fresh_graphs(grabcut):
     fresh.set_image(s.image)
     inter, pred = Interactions(), np.zeros_like(s.mask)
     for _ in range(4):
-        inter.add(robot_click(pred, s.mask, s.ignore))
+        inter.add(ritm_click(s.mask, pred, s.ignore))
         p1, p2 = reuse.predict(inter), fresh.predict(inter)
         assert abs(reuse.last_cut_value - fresh.last_cut_value) <= 1e-9 * fresh.last_cut_value
         # both are minimum cuts of the same energy
@@ -328,7 +297,7 @@ def test_robot_clicks_on_grabcut_images(grabcut, name):
     seg.set_image(s.image)
     inter, pred, scores = Interactions(), np.zeros_like(s.mask), []
     for _ in range(5):
-        inter.add(robot_click(pred, s.mask, s.ignore))
+        inter.add(ritm_click(s.mask, pred, s.ignore))
         pred = seg.predict(inter) > 0.5
         scores.append(iou(pred, s.mask, s.ignore))
     fg, bg = rasterize_seeds(inter, s.mask.shape, radius=seg.seed_radius)
@@ -373,7 +342,7 @@ def test_only_positive_clicks_works(grabcut):
     s = grabcut["stone2"]
     seg = GraphCutSegmenter()
     seg.set_image(s.image)
-    pred = seg.predict(Interactions([robot_click(np.zeros_like(s.mask), s.mask, s.ignore)])) > 0.5
+    pred = seg.predict(Interactions([ritm_click(s.mask, np.zeros_like(s.mask), s.ignore)])) > 0.5
     assert pred.any() and not pred.all()
     assert (pred & s.mask).sum() > 0.9 * pred.sum()
     assert iou(pred, s.mask, s.ignore) > 0.6
@@ -405,6 +374,6 @@ def test_connectivity_of_the_segmenter(grabcut, connectivity):
     assert seg.nlinks.weights.shape[0] == connectivity // 2
     inter, pred = Interactions(), np.zeros_like(s.mask)
     for _ in range(5):
-        inter.add(robot_click(pred, s.mask, s.ignore))
+        inter.add(ritm_click(s.mask, pred, s.ignore))
         pred = seg.predict(inter) > 0.5
     assert iou(pred, s.mask, s.ignore) > 0.9
