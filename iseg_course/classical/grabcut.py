@@ -31,17 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..interactions import Box, Click, ExtremePoints, Interactions, Scribble, rasterize_seeds
+from ..interactions import Box, Click, Interactions, Scribble, rasterize_seeds
 from ..segmenter import BaseSegmenter
 
 __all__ = ["GrabCutSegmenter", "grabcut_init_mask", "GC_BGD", "GC_FGD", "GC_PR_BGD", "GC_PR_FGD"]
 
 # OpenCV's GrabCutClasses (kept here so that the module documents them without importing cv2)
 GC_BGD, GC_FGD, GC_PR_BGD, GC_PR_FGD = 0, 1, 2, 3
-
-
-def _boxes(interactions: Interactions) -> list[Box]:
-    return [it if isinstance(it, Box) else it.box for it in interactions if isinstance(it, (Box, ExtremePoints))]
 
 
 def grabcut_init_mask(
@@ -67,7 +63,7 @@ def grabcut_init_mask(
     if seed_radius < 0 or (prior_radius is not None and prior_radius < 0):
         raise ValueError("seed_radius and prior_radius must be >= 0 (pixels)")
     fg, bg = rasterize_seeds(interactions, (h, w), radius=int(seed_radius))
-    boxes = _boxes(interactions)
+    boxes = Interactions(list(interactions)).boxes  # boxes and the boxes spanned by extreme points
     if not boxes and not fg.any():
         return None
     if boxes:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 from ..interactions import Box, ExtremePoints, Interactions, rasterize_seeds
-from ..segmenter import BaseSegmenter
+from ..segmenter import BaseSegmenter, check_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
@@ -117,17 +117,6 @@ def _pair_slices(shape: tuple[int, int], offset: tuple[int, int]):
     else:
         cols_p, cols_q = slice(-dx, w), slice(0, w + dx)
     return (rows_p, cols_p), (rows_q, cols_q)
-
-
-def _check_seeds(seeds: np.ndarray, shape: tuple[int, int], name: str) -> np.ndarray:
-    seeds = np.asarray(seeds)
-    if seeds.shape != tuple(shape):
-        raise ValueError(f"expected {name} of shape {tuple(shape)} (the image's H, W), got {seeds.shape}")
-    if seeds.dtype != bool:
-        if not np.all(np.isin(np.unique(seeds), (0, 1))):
-            raise ValueError(f"expected {name} as a bool (or {{0, 1}}) mask")
-        seeds = seeds.astype(bool)
-    return seeds
 
 
 def _check_caps(source_caps: np.ndarray, sink_caps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -361,7 +350,7 @@ def colour_likelihood(
     """
     from scipy.ndimage import gaussian_filter
 
-    model_pixels = _check_seeds(model_pixels, bin_index.shape, "model_pixels")
+    model_pixels = check_mask(model_pixels, bin_index.shape, "model_pixels")
     if not model_pixels.any():
         raise ValueError("cannot estimate a colour model from an empty set of pixels")
     if not (0 < floor < 1):
@@ -438,10 +427,10 @@ def regional_term(
         ValueError: bad image, wrong mask shapes, or neither an object seed nor a box.
     """
     index = colour_bin_index(image, bins)
-    fg_pixels = _check_seeds(fg_pixels, index.shape, "fg_pixels")
-    bg_pixels = np.zeros_like(fg_pixels) if bg_pixels is None else _check_seeds(bg_pixels, index.shape, "bg_pixels")
+    fg_pixels = check_mask(fg_pixels, index.shape, "fg_pixels")
+    bg_pixels = np.zeros_like(fg_pixels) if bg_pixels is None else check_mask(bg_pixels, index.shape, "bg_pixels")
     if inside is not None:
-        inside = _check_seeds(inside, index.shape, "inside")
+        inside = check_mask(inside, index.shape, "inside")
     return _regional_from_bins(index, fg_pixels, bg_pixels, bins, blur, floor, inside)
 
 
@@ -477,8 +466,8 @@ def tlinks_from_regional(
     r_bkg = np.asarray(r_bkg, dtype=np.float64)
     if r_obj.ndim != 2 or r_obj.shape != r_bkg.shape:
         raise ValueError(f"expected r_obj and r_bkg as (H, W) arrays of equal shape, got {r_obj.shape}, {r_bkg.shape}")
-    fg = _check_seeds(fg_seeds, r_obj.shape, "fg_seeds")
-    bg = _check_seeds(bg_seeds, r_obj.shape, "bg_seeds")
+    fg = check_mask(fg_seeds, r_obj.shape, "fg_seeds")
+    bg = check_mask(bg_seeds, r_obj.shape, "bg_seeds")
     if np.any(fg & bg):
         raise ValueError(f"{int(np.sum(fg & bg))} pixel(s) are both object and background seeds")
     if not (np.isfinite(lam) and lam >= 0):
@@ -686,7 +675,7 @@ def segmentation_energy(
         nlinks: :class:`NLinks` or ``(edges, weights)``.
     """
     source_caps, sink_caps = _check_caps(source_caps, sink_caps)
-    mask = _check_seeds(mask, source_caps.shape, "mask")
+    mask = check_mask(mask, source_caps.shape, "mask")
     energy = float(sink_caps[mask].sum() + source_caps[~mask].sum())
     if isinstance(nlinks, NLinks):
         _check_nlinks_shape(nlinks, mask.shape)
