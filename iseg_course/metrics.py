@@ -1,12 +1,20 @@
-"""Overlap metrics: IoU (Jaccard index) and Dice (F1), with an optional ignore mask.
+"""Evaluation metrics for interactive segmentation.
 
-IoU = |P ∩ G| / |P ∪ G| and Dice = 2|P ∩ G| / (|P| + |G|), counted over the pixels that are not ignored.
+- Overlap: IoU (Jaccard index) and Dice (F1), with an optional ignore mask.
+  IoU = |P ∩ G| / |P ∪ G| and Dice = 2|P ∩ G| / (|P| + |G|), counted over the pixels that are not ignored.
+- Clicks: NoC@target, NoF, IoU@k / Dice@k, the NoC-IoU curve, consistent improvement, seconds per click
+  (Xu et al., CVPR 2016; Sofiiuk et al., f-BRS CVPR 2020 and RITM ICIP 2022).
+- Usability: user time and scribble length from the widget log, the System Usability Scale (Brooke 1996)
+  and the NASA Task Load Index (Hart & Staveland 1988).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+
 import numpy as np
 
+from .interactions import Box, Click, ExtremePoints, Interactions, Polygon, Scribble
 from .segmenter import check_mask
 
 
@@ -41,3 +49,409 @@ def dice(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> 
     """Dice coefficient 2|P∩G| / (|P|+|G|) of two ``(H, W)`` binary masks, in ``[0, 1]``; errors as :func:`iou`."""
     pred, gt = _prepare(pred, gt, ignore)
     return float(2 * np.logical_and(pred, gt).sum() / (pred.sum() + gt.sum()))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Click-based accuracy: NoC, NoF, IoU@k, NoC-IoU curves, consistent improvement, timing
+#
+# The protocol follows Xu et al., "Deep Interactive Object Selection", CVPR 2016 (NoC with a 20-click cap),
+# and Sofiiuk et al., "f-BRS", CVPR 2020 / "Reviving Iterative Training with Mask Guidance" (RITM), ICIP 2022
+# (NoF, NoC-IoU curves). A *score sequence* is the list of IoU (or Dice) values after click 1, 2, 3, ...;
+# every function below works on IoU and Dice alike because it only sees the numbers.
+# ---------------------------------------------------------------------------------------------------------
+
+DEFAULT_MAX_CLICKS = 20
+
+
+def _scores(ious, name: str = "ious") -> np.ndarray:
+    """A non-empty 1-D float64 array of scores in [0, 1]; raise TypeError/ValueError otherwise."""
+    if isinstance(ious, (str, bytes)) or np.isscalar(ious):
+        raise TypeError(f"{name} must be a sequence of scores (IoU or Dice after click 1, 2, ...), got {type(ious).__name__}")
+    try:
+        a = np.asarray(ious, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a sequence of numbers, got {ious!r}") from e
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D sequence of scores (one per click), got shape {a.shape}")
+    if a.size == 0:
+        raise ValueError(f"{name} is empty: expected the score after at least one click")
+    if not np.all(np.isfinite(a)) or a.min() < 0.0 or a.max() > 1.0:
+        raise ValueError(f"{name} must lie in [0, 1] (IoU or Dice), got min {np.nanmin(a)!r}, max {np.nanmax(a)!r}")
+    return a
+
+
+def _target(target: float) -> float:
+    try:
+        t = float(target)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"target must be a number in (0, 1], e.g. 0.90 for NoC@90, got {target!r}") from e
+    if not (0.0 < t <= 1.0):
+        raise ValueError(f"target must lie in (0, 1] (a fraction, e.g. 0.90 for NoC@90, not 90), got {target!r}")
+    return t
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return int(value)
+
+
+def _sequences(ious_per_sample, name: str = "ious_per_sample") -> list[np.ndarray]:
+    if isinstance(ious_per_sample, (str, bytes)) or np.isscalar(ious_per_sample):
+        raise TypeError(f"{name} must be a sequence of score sequences (one per sample), got {type(ious_per_sample).__name__}")
+    if isinstance(ious_per_sample, dict):  # e.g. EvaluationResult.ious: name -> list
+        ious_per_sample = list(ious_per_sample.values())
+    seqs = [_scores(s, f"{name}[{i}]") for i, s in enumerate(ious_per_sample)]
+    if not seqs:
+        raise ValueError(f"{name} is empty: expected the score sequences of at least one sample")
+    return seqs
+
+
+def _padded(a: np.ndarray, length: int) -> np.ndarray:
+    """The first ``length`` scores; a shorter sequence (stopped early) is padded with its last value."""
+    if a.size >= length:
+        return a[:length]
+    return np.concatenate([a, np.full(length - a.size, a[-1])])
+
+
+def noc(ious: Sequence[float], target: float = 0.90, max_clicks: int = DEFAULT_MAX_CLICKS) -> int:
+    """Number of clicks (NoC@target): the 1-based index of the first click whose score reaches ``target``.
+
+    Args:
+        ious: the IoU (or Dice) after click 1, 2, ... of one sample, values in ``[0, 1]``. A sequence that
+            stopped early because the prediction became perfect counts as reaching the target at the click
+            it got there; scores after ``max_clicks`` are not looked at.
+        target: the score to reach, in ``(0, 1]`` (0.85 for NoC@85, 0.90 for NoC@90).
+        max_clicks: the click budget (20 in Xu et al. 2016 and every later paper).
+
+    Returns:
+        An int in ``1..max_clicks``; a sample that never reaches the target within ``max_clicks`` clicks
+        counts ``max_clicks`` (it is also a failure, see :func:`nof`).
+
+    Raises:
+        ValueError: empty sequence, scores outside ``[0, 1]``, target outside ``(0, 1]``, max_clicks < 1.
+        TypeError: not a sequence of numbers.
+
+    >>> noc([0.5, 0.8, 0.91, 0.95], target=0.90)
+    3
+    >>> noc([0.5, 0.6], target=0.90)
+    20
+    """
+    a, t, m = _scores(ious), _target(target), _positive_int(max_clicks, "max_clicks")
+    hit = np.flatnonzero(a[:m] >= t)
+    return int(hit[0]) + 1 if hit.size else m
+
+
+def reached(ious: Sequence[float], target: float = 0.90, max_clicks: int = DEFAULT_MAX_CLICKS) -> bool:
+    """True when the score sequence reaches ``target`` within ``max_clicks`` clicks (errors as :func:`noc`)."""
+    a, t, m = _scores(ious), _target(target), _positive_int(max_clicks, "max_clicks")
+    return bool(np.any(a[:m] >= t))
+
+
+def nof(ious_per_sample: Sequence[Sequence[float]], target: float = 0.90, max_clicks: int = DEFAULT_MAX_CLICKS) -> int:
+    """Number of failures (NoF@target): how many samples never reach ``target`` within ``max_clicks`` clicks.
+
+    A sample that reaches the target exactly at click ``max_clicks`` has NoC = ``max_clicks`` but is *not* a
+    failure. Sofiiuk et al., f-BRS, CVPR 2020. ``ious_per_sample`` is a sequence of score sequences (or a
+    dict name -> sequence); errors as :func:`noc`, plus ValueError when there are no samples.
+
+    >>> nof([[0.95], [0.5, 0.7], [0.8, 0.9]], target=0.90)
+    1
+    """
+    t, m = _target(target), _positive_int(max_clicks, "max_clicks")
+    return int(sum(not np.any(a[:m] >= t) for a in _sequences(ious_per_sample)))
+
+
+def mean_noc(ious_per_sample: Sequence[Sequence[float]], target: float = 0.90, max_clicks: int = DEFAULT_MAX_CLICKS) -> float:
+    """Mean NoC@target over samples (the number papers report); errors as :func:`nof`."""
+    t, m = _target(target), _positive_int(max_clicks, "max_clicks")
+    return float(np.mean([noc(a, t, m) for a in _sequences(ious_per_sample)]))
+
+
+def iou_at_k(ious: Sequence[float], k: int) -> float:
+    """The score after click ``k`` (1-based): IoU@k, or Dice@k when given Dice scores.
+
+    A sequence that stopped early (the prediction became perfect, or the robot had nothing left to click)
+    is padded with its last value, so ``iou_at_k([0.7, 1.0], 5) == 1.0``.
+
+    Raises:
+        ValueError: empty sequence, scores outside ``[0, 1]``, ``k < 1``.
+
+    >>> iou_at_k([0.6, 0.8, 0.9], 2)
+    0.8
+    """
+    a, k = _scores(ious), _positive_int(k, "k")
+    return float(a[min(k, a.size) - 1])
+
+
+dice_at_k = iou_at_k  # the same rule on Dice scores
+
+
+def noc_iou_curve(ious_per_sample: Sequence[Sequence[float]], max_clicks: int = DEFAULT_MAX_CLICKS) -> np.ndarray:
+    """The NoC-IoU curve: mean score after click ``k = 1..max_clicks`` over all samples.
+
+    Sequences shorter than ``max_clicks`` are padded with their last value (see :func:`iou_at_k`); longer
+    ones are cut. Returns a ``(max_clicks,)`` float64 array (entry ``k - 1`` is the mean IoU@k). Works on
+    Dice sequences too (NoC-Dice curve). Errors as :func:`nof`.
+    """
+    m = _positive_int(max_clicks, "max_clicks")
+    return np.mean([_padded(a, m) for a in _sequences(ious_per_sample)], axis=0)
+
+
+def consistent_improvement(ious: Sequence[float]) -> float:
+    """Consistent improvement (CI): the fraction of clicks ``k >= 2`` with ``IoU_k > IoU_{k-1}``, in ``[0, 1]``.
+
+    Only clicks that were actually made count (no padding). A click that keeps the score equal does not
+    improve it. The lecture's definition: "% of iterations where adding an interaction improves the
+    segmentation".
+
+    Raises:
+        ValueError: fewer than two scores (no click to judge), scores outside ``[0, 1]``.
+
+    >>> consistent_improvement([0.5, 0.7, 0.6, 0.8, 0.8])
+    0.5
+    """
+    a = _scores(ious)
+    if a.size < 2:
+        raise ValueError(f"consistent improvement needs the scores of at least 2 clicks, got {a.size}")
+    return float(np.mean(np.diff(a) > 0))
+
+
+def seconds_per_click(seconds: Sequence[float]) -> float:
+    """Mean machine time per click (SPC), in seconds, from the per-click prediction times in seconds.
+
+    Raises:
+        ValueError: empty, negative or non-finite times.
+    """
+    if isinstance(seconds, (str, bytes)) or np.isscalar(seconds):
+        raise TypeError(f"seconds must be a sequence of per-click times in seconds, got {type(seconds).__name__}")
+    if isinstance(seconds, dict):
+        seconds = [s for v in seconds.values() for s in v]
+    s = np.asarray(seconds, dtype=np.float64).ravel()
+    if s.size == 0:
+        raise ValueError("seconds is empty: expected the time of at least one click")
+    if not np.all(np.isfinite(s)) or s.min() < 0:
+        raise ValueError("seconds must be finite and >= 0 (per-click times in seconds)")
+    return float(s.mean())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Usability: user time, scribble length (from the widget log), SUS, NASA-TLX
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _check_log(log) -> list[dict]:
+    if isinstance(log, (str, bytes, dict)) or not isinstance(log, Iterable):
+        raise TypeError(f"log must be a list of dicts (SegmentationWidget.log), got {type(log).__name__}")
+    log = list(log)
+    for i, e in enumerate(log):
+        if not isinstance(e, Mapping) or "t" not in e or "event" not in e:
+            raise ValueError(f"log entry {i} must be a dict with 't' (seconds) and 'event' keys, got {e!r}")
+        t = e["t"]
+        if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)) or not np.isfinite(t):
+            raise ValueError(f"log entry {i} has a non-numeric time t={t!r} (expected seconds)")
+    return log
+
+
+def user_time(log: Sequence[Mapping], start: float | None = None) -> float:
+    """User time in seconds from a widget log: the time of the last event minus the time of the first.
+
+    Args:
+        log: :attr:`iseg_course.widgets.SegmentationWidget.log` (or its JSON export), a list of dicts with
+            ``"t"`` (seconds since the widget was created, taken when the interaction happened) and
+            ``"event"``, oldest first.
+        start: count from this time instead of the first entry's, e.g. ``start=0.0`` to include the time
+            the user looked at the image before the first interaction (the widget was created at t = 0).
+
+    Returns:
+        Seconds (float >= 0); 0.0 for a log with a single entry and no ``start``.
+
+    Raises:
+        ValueError: an empty log, entries without ``"t"``/``"event"``, times going backwards, or a
+            ``start`` after the first entry.
+        TypeError: not a list of dicts.
+    """
+    log = _check_log(log)
+    if not log:
+        raise ValueError("the log is empty: expected at least one event")
+    t = np.array([float(e["t"]) for e in log])
+    if np.any(np.diff(t) < 0):
+        raise ValueError("log times must not decrease (entries oldest first)")
+    t0 = t[0]
+    if start is not None:
+        if not np.isfinite(start) or start > t[0]:
+            raise ValueError(f"start must be a time (s) no later than the first entry ({t[0]}), got {start!r}")
+        t0 = float(start)
+    return float(t[-1] - t0)
+
+
+def scribble_length(interactions) -> float:
+    """Total scribble length in pixels (sum of :attr:`Scribble.length`, the polyline length).
+
+    Args:
+        interactions: an :class:`~iseg_course.interactions.Interactions`, a list of interactions (only the
+            scribbles count), or a widget log (list of dicts; every ``"scribble"`` event counts, including
+            strokes later undone, since the user drew them: the effort, not the final seeds).
+
+    Returns:
+        Pixels (float >= 0); 0.0 when there is no scribble.
+
+    Raises:
+        TypeError: anything else.
+    """
+    if isinstance(interactions, Interactions):
+        items = list(interactions)
+    elif isinstance(interactions, Scribble):
+        items = [interactions]
+    elif isinstance(interactions, (str, bytes, Mapping)) or not isinstance(interactions, Iterable):
+        raise TypeError(f"expected Interactions, a list of interactions or a widget log, got {type(interactions).__name__}")
+    else:
+        items = list(interactions)
+    total = 0.0
+    for i, item in enumerate(items):
+        if isinstance(item, Scribble):
+            total += item.length
+        elif isinstance(item, Mapping):
+            if "event" not in item:
+                raise ValueError(f"log entry {i} has no 'event' key: {item!r}")
+            if item["event"] == "scribble":
+                total += Scribble(tuple(tuple(p) for p in item["points"])).length
+        elif not isinstance(item, (Click, Box, ExtremePoints, Polygon)):
+            raise TypeError(f"item {i} is neither an interaction nor a log entry: {item!r}")
+    return float(total)
+
+
+SUS_ITEMS: tuple[str, ...] = (
+    "I think that I would like to use this system frequently.",
+    "I found the system unnecessarily complex.",
+    "I thought the system was easy to use.",
+    "I think that I would need the support of a technical person to be able to use this system.",
+    "I found the various functions in this system were well integrated.",
+    "I thought there was too much inconsistency in this system.",
+    "I would imagine that most people would learn to use this system very quickly.",
+    "I found the system very cumbersome to use.",
+    "I felt very confident using the system.",
+    "I needed to learn a lot of things before I could get going with this system.",
+)
+"""The ten SUS statements (Brooke 1996), answered from 1 = strongly disagree to 5 = strongly agree."""
+
+
+def sus_score(responses: Sequence[int]) -> float:
+    """System Usability Scale score in ``[0, 100]`` (Brooke, "SUS: a quick and dirty usability scale", 1996).
+
+    Args:
+        responses: the answers to the 10 statements of :data:`SUS_ITEMS`, in order, each an integer from
+            1 (strongly disagree) to 5 (strongly agree).
+
+    Returns:
+        ``2.5 * (sum over odd items of (r - 1) + sum over even items of (5 - r))``: odd statements are
+        positive, even ones negative. All-3 answers give 50; the best answers (5, 1, 5, 1, ...) give 100.
+
+    Raises:
+        ValueError: not exactly 10 answers, or an answer that is not an integer in 1..5.
+
+    >>> sus_score([3] * 10)
+    50.0
+    >>> sus_score([5, 1] * 5)
+    100.0
+    """
+    if isinstance(responses, (str, bytes, Mapping)) or not isinstance(responses, Iterable):
+        raise TypeError(f"responses must be a sequence of 10 integers in 1..5, got {type(responses).__name__}")
+    r = list(responses)
+    if len(r) != 10:
+        raise ValueError(f"SUS has exactly 10 items, got {len(r)} responses")
+    for i, v in enumerate(r, start=1):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer, float, np.floating)) or v != int(v) or not 1 <= v <= 5:
+            raise ValueError(f"SUS response to item {i} must be an integer from 1 to 5, got {v!r}")
+    r = [int(v) for v in r]
+    odd = sum(v - 1 for v in r[0::2])  # items 1, 3, 5, 7, 9
+    even = sum(5 - v for v in r[1::2])  # items 2, 4, 6, 8, 10
+    return 2.5 * (odd + even)
+
+
+TLX_SCALES: tuple[str, ...] = ("mental", "physical", "temporal", "performance", "effort", "frustration")
+"""The six NASA-TLX subscales (Hart & Staveland 1988): mental, physical and temporal demand, performance
+(0 = perfect, 100 = failure), effort and frustration, each rated 0..100 (low..high workload)."""
+
+TLX_DESCRIPTIONS: dict[str, str] = {
+    "mental": "Mental demand: how mentally demanding was the task?",
+    "physical": "Physical demand: how physically demanding was the task?",
+    "temporal": "Temporal demand: how hurried or rushed was the pace of the task?",
+    "performance": "Performance: how successful were you in accomplishing what you were asked to do? (0 = perfect, 100 = failure)",
+    "effort": "Effort: how hard did you have to work to accomplish your level of performance?",
+    "frustration": "Frustration: how insecure, discouraged, irritated, stressed and annoyed were you?",
+}
+
+
+def nasa_tlx(ratings: Mapping[str, float], weights: Mapping[str, int] | None = None) -> float:
+    """NASA Task Load Index in ``[0, 100]`` (Hart & Staveland, Advances in Psychology 52, 1988).
+
+    Args:
+        ratings: a rating from 0 (low workload) to 100 (high) for each of the six scales in
+            :data:`TLX_SCALES` (``"mental"``, ``"physical"``, ``"temporal"``, ``"performance"``,
+            ``"effort"``, ``"frustration"``; performance 0 = perfect, 100 = failure).
+        weights: None for the *raw* TLX (the plain mean of the six ratings). Otherwise the tally of the 15
+            pairwise comparisons, how often each scale was picked as the bigger contributor to workload:
+            integers 0..5 summing to 15 (scales never picked may be left out); the *weighted* TLX is
+            ``sum(w_i * r_i) / 15``.
+
+    Raises:
+        ValueError: unknown or missing scales, ratings outside ``[0, 100]``, weights not integers in 0..5
+            or not summing to 15.
+
+    >>> nasa_tlx(dict(mental=60, physical=0, temporal=30, performance=20, effort=50, frustration=20))
+    30.0
+    """
+    if not isinstance(ratings, Mapping):
+        raise TypeError(f"ratings must be a dict scale -> 0..100 with the scales {TLX_SCALES}, got {type(ratings).__name__}")
+    unknown = set(ratings) - set(TLX_SCALES)
+    if unknown:
+        raise ValueError(f"unknown NASA-TLX scale(s) {sorted(unknown)}; expected {TLX_SCALES}")
+    missing = [s for s in TLX_SCALES if s not in ratings]
+    if missing:
+        raise ValueError(f"missing NASA-TLX rating(s) for {missing}; expected all of {TLX_SCALES}")
+    r = {}
+    for s in TLX_SCALES:
+        v = ratings[s]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or not 0 <= v <= 100:
+            raise ValueError(f"NASA-TLX rating for {s!r} must be a number in [0, 100], got {v!r}")
+        r[s] = float(v)
+    if weights is None:
+        return float(np.mean([r[s] for s in TLX_SCALES]))
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"weights must be None (raw TLX) or a dict scale -> tally of 15 pairwise comparisons, got {type(weights).__name__}")
+    unknown = set(weights) - set(TLX_SCALES)
+    if unknown:
+        raise ValueError(f"unknown NASA-TLX scale(s) in weights {sorted(unknown)}; expected {TLX_SCALES}")
+    w = {}
+    for s in TLX_SCALES:
+        v = weights.get(s, 0)
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer, float, np.floating)) or v != int(v) or not 0 <= v <= 5:
+            raise ValueError(f"NASA-TLX weight for {s!r} must be an integer from 0 to 5 (times picked in the pairwise comparisons), got {v!r}")
+        w[s] = int(v)
+    if sum(w.values()) != 15:
+        raise ValueError(f"NASA-TLX weights must sum to 15 (one per pairwise comparison of the 6 scales), got {sum(w.values())}")
+    return float(sum(w[s] * r[s] for s in TLX_SCALES) / 15.0)
+
+
+def tlx_weights(choices: Iterable[str]) -> dict[str, int]:
+    """Tally the 15 NASA-TLX pairwise comparisons into weights (scale -> times picked, summing to 15).
+
+    ``choices`` lists the scale picked in each of the 15 pairs of :data:`TLX_SCALES`. Raises ValueError for
+    an unknown scale or a count other than 15.
+    """
+    choices = list(choices)
+    if len(choices) != 15:
+        raise ValueError(f"NASA-TLX has 15 pairwise comparisons, got {len(choices)} choices")
+    bad = [c for c in choices if c not in TLX_SCALES]
+    if bad:
+        raise ValueError(f"unknown NASA-TLX scale(s) {sorted(set(map(str, bad)))}; expected {TLX_SCALES}")
+    return {s: choices.count(s) for s in TLX_SCALES}
+
+
+TLX_PAIRS: tuple[tuple[str, str], ...] = tuple(
+    (a, b) for i, a in enumerate(TLX_SCALES) for b in TLX_SCALES[i + 1 :]
+)
+"""The 15 pairs of NASA-TLX scales compared in the weighting step."""
