@@ -13,18 +13,16 @@ Measured (2 CPU cores is the reference machine; the JSON records what it ran on)
 * ``widget_click_to_overlay_ms`` -- median ``SegmentationWidget.last_latency_ms`` (click -> prediction ->
   overlay drawn) for simulated clicks with ``GraphCutSegmenter`` on a 480 x 640 GrabCut image; null when
   ``iseg_course.widgets`` cannot be imported (the reason is in ``notes``).
-* with ``--noc``: ``noc_eval_grabcut_s``, the wall time of a NoC@90 run (50 GrabCut images, up to 20
-  clicks, stop at IoU 0.90) and the NoC@85/90 it reaches (bar on the time: <= 60 s).
 
-Run: ``.venv/bin/python benchmarks/graphcut.py [--clicks 5] [--noc]``. Not part of the test suite.
+The NoC evaluation of graph cut on all of GrabCut (bar: <= 60 s) is measured by ``benchmarks/evaluation.py``.
+
+Run: ``.venv/bin/python benchmarks/graphcut.py [--clicks 5]``. Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -33,6 +31,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import machine_info  # noqa: E402
 
 from iseg_course.classical import graphcut as gc  # noqa: E402
 from iseg_course.data import boundary_crop, load_dataset  # noqa: E402
@@ -114,64 +115,9 @@ def bench_widget(sample, clicks: int) -> tuple[float | None, str | None]:
     return round(statistics.median(latencies), 1), None
 
 
-def bench_noc(dataset, max_clicks: int = 20) -> dict:
-    seg = gc.GraphCutSegmenter()
-    noc85, noc90, n_predicts = [], [], 0
-    t_start = time.perf_counter()
-    for s in dataset:
-        seg.set_image(s.image)
-        inter, pred = Interactions(), np.zeros_like(s.mask)
-        n85 = n90 = max_clicks
-        for k in range(max_clicks):
-            inter.add(ritm_click(s.mask, pred, s.ignore))
-            pred = seg.predict(inter) > 0.5
-            n_predicts += 1
-            v = iou(pred, s.mask, s.ignore)
-            if v >= 0.85 and n85 == max_clicks:
-                n85 = k + 1
-            if v >= 0.90:
-                n90 = k + 1
-                break
-        noc85.append(n85)
-        noc90.append(n90)
-    return {
-        "noc_eval_grabcut_s": round(time.perf_counter() - t_start, 1),
-        "noc85": round(float(np.mean(noc85)), 2),
-        "noc90": round(float(np.mean(noc90)), 2),
-        "n_predicts": n_predicts,
-    }
-
-
-def machine_info() -> dict:
-    import cv2
-    import maxflow
-    import networkx
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
-        "numpy": np.__version__,
-        "networkx": networkx.__version__,
-        "PyMaxflow": getattr(maxflow, "__version__", "?"),
-        "opencv": cv2.__version__,
-    }
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clicks", type=int, default=5, help="simulated clicks per 480x640 image (default 5)")
-    ap.add_argument("--noc", action="store_true", help="also time a NoC@90 run on all 50 GrabCut images")
     args = ap.parse_args(argv)
 
     notes = []
@@ -212,9 +158,6 @@ def main(argv=None) -> dict:
         "machine": info,
         "notes": notes,
     }
-    if args.noc:
-        result["noc"] = bench_noc(ds)
-        result["passes"]["noc_eval_grabcut_s"] = result["noc"]["noc_eval_grabcut_s"] <= 60
     print(json.dumps(result, indent=2))
     return result
 

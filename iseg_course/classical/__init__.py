@@ -1,4 +1,4 @@
-"""Classical interactive segmentation: active contours (snakes), graph cut (Boykov & Jolly), GrabCut.
+"""Classical interactive segmentation: active contours (snakes), graph cut (Boykov & Jolly), GrabCut, geodesic.
 
 Names are imported lazily (on first access), so ``import iseg_course.classical`` stays cheap and one
 missing optional module does not break the others::
@@ -33,6 +33,8 @@ _LAZY = {
     # GrabCut (Rother, Kolmogorov & Blake, SIGGRAPH 2004)
     "GrabCutSegmenter": "grabcut",
     "grabcut_init_mask": "grabcut",
+    # geodesic segmentation (Bai & Sapiro 2009; Criminisi et al. 2008)
+    "GeodesicSegmenter": "geodesic",
 }
 #: other classical modules whose public names are looked up on demand (written separately; may be absent)
 _OTHER_MODULES = ("snakes",)
