@@ -705,7 +705,7 @@ def main(argv: Iterable[str] | None = None) -> int:
             paths = assign_all(args.solutions, args.lessons, args.build, force=args.force,
                                run_tests=not args.no_run_tests, fast=not args.full, names=args.names or None)
             for p in paths:
-                print(f"lesson up to date: {p}")
+                print(f"lesson generated (in sync with its master): {p}")
             return 0
         if args.command == "check":
             stale = assign_all(args.solutions, args.lessons, check=True)
