@@ -265,7 +265,9 @@ def evaluate(
         stop_at: optional early-stop IoU (see above).
         workers: processes to run samples in parallel (>= 1). With more than one, the segmenter and the
             robot are pickled into each worker process (a segmenter defined in a notebook cannot be: use 1).
-            Seconds per click are then measured while the workers share the machine.
+            Seconds per click are then measured while the workers share the machine. Workers are started
+            with ``spawn``: a script calling ``evaluate(..., workers=2)`` needs the usual
+            ``if __name__ == "__main__":`` guard.
         method, dataset_name: names for the tables (default: the class name / the dataset's ``name``).
 
     Returns:
