@@ -110,9 +110,13 @@ def _evaluate(args: argparse.Namespace) -> int:
         return 2
     workers = args.workers or default_workers()
     kwargs = {} if robot is None else {"robot": robot}
-    result = evaluate(segmenter, dataset, max_clicks=args.max_clicks, limit=args.limit, workers=workers,
-                      progress=not args.no_progress, stop_at=None if args.all_clicks else 0.90, method=args.method,
-                      dataset_name=args.name or Path(args.images).parent.name or "images", **kwargs)
+    try:
+        result = evaluate(segmenter, dataset, max_clicks=args.max_clicks, limit=args.limit, workers=workers,
+                          progress=not args.no_progress, stop_at=None if args.all_clicks else 0.90,
+                          method=args.method, dataset_name=args.name or dataset.name, **kwargs)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(result.table())
     stop = "all clicks" if args.all_clicks else "early stop at IoU >= 0.90 after >= 5 clicks"
     print(f"({result.n_samples} images, robot user: {args.robot}, {stop}, {workers} worker(s), "

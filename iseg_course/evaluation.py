@@ -215,8 +215,11 @@ def results_table(results: Sequence[EvaluationResult]) -> str:
 
 
 def _run_one(segmenter, sample, robot, max_clicks, stop_at):
-    res = simulate_clicks(segmenter, sample, max_clicks, robot=robot, stop_at=stop_at, keep_masks=False,
-                          min_clicks=max(IOU_AT_K))
+    try:
+        res = simulate_clicks(segmenter, sample, max_clicks, robot=robot, stop_at=stop_at, keep_masks=False,
+                              min_clicks=max(IOU_AT_K))
+    except ValueError as e:  # e.g. an empty ground-truth mask: say which sample
+        raise ValueError(f"sample {sample.name!r}: {e}") from e
     return sample.name, res.ious, res.seconds
 
 
@@ -274,7 +277,8 @@ def evaluate(
         An :class:`EvaluationResult` (per-sample IoU sequences and seconds; NoC, NoF, IoU@k, curve, table, plot).
 
     Raises:
-        ValueError: empty dataset, ``max_clicks < 1``, targets outside ``(0, 1]``, ``workers < 1``.
+        ValueError: empty dataset, ``max_clicks < 1``, targets outside ``(0, 1]``, ``workers < 1``, or a
+            sample the loop cannot score (e.g. an empty ground-truth mask; the message names the sample).
         TypeError: ``workers > 1`` with a segmenter or robot that cannot be pickled.
     """
     if max_clicks < 1:

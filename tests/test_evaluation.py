@@ -181,11 +181,26 @@ def test_cli_evaluate_bad_input(folder_pair, tmp_path, capsys):
     assert "cannot import" in capsys.readouterr().err
     assert main([*base, "--method", "numpy:zeros"]) == 2  # callable, but not a Segmenter
     capsys.readouterr()
+    assert main([*base, "--method", "graphcut", "--max-clicks", "0"]) == 2
+    assert "max_clicks" in capsys.readouterr().err
     (masks / "banana1.png").unlink()
     assert main([*base, "--method", "graphcut"]) == 2
     assert "do not match" in capsys.readouterr().err
     missing = ["evaluate", "--method", "graphcut", "--images", str(tmp_path / "nope"), "--masks", str(masks)]
     assert main(missing) == 2
+
+
+def test_cli_evaluate_names_a_sample_with_an_empty_mask(folder_pair, capsys):
+    from PIL import Image
+
+    images, masks = folder_pair
+    shape = np.asarray(Image.open(masks / "sheep.png")).shape
+    Image.fromarray(np.zeros(shape, np.uint8)).save(masks / "sheep.png")
+    rc = main(["evaluate", "--method", "graphcut", "--images", str(images), "--masks", str(masks),
+               "--max-clicks", "2", "--workers", "1", "--no-progress"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "'sheep'" in err and "empty" in err
 
 
 def test_load_method_builtin_names():
