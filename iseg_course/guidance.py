@@ -49,9 +49,8 @@ from typing import Any, Iterable
 import numpy as np
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
-from skimage.draw import line as draw_line
 
-from .interactions import Box, Click, ExtremePoints, Interactions, Polygon, Scribble
+from .interactions import Box, Click, ExtremePoints, Interactions, Polygon, Scribble, polyline_pixels
 
 __all__ = [
     "KINDS",
@@ -108,18 +107,6 @@ def _check_positive(value: float, name: str) -> float:
     return float(value)
 
 
-def _polyline_pixels(points: Iterable[tuple[float, float]]) -> list[tuple[int, int]]:
-    """All ``(row, col)`` pixels of a polyline through ``(x, y)`` points (Bresenham lines)."""
-    pts = [(int(round(y)), int(round(x))) for x, y in points]
-    if len(pts) == 1:
-        return pts
-    out: list[tuple[int, int]] = []
-    for (r0, c0), (r1, c1) in zip(pts, pts[1:]):
-        rr, cc = draw_line(r0, c0, r1, c1)
-        out.extend(zip(rr.tolist(), cc.tolist()))
-    return out
-
-
 def _items(points: Any) -> list:
     """The interactions in ``points`` as a list; raw ``(x, y)`` coordinates become positive Clicks."""
     if isinstance(points, Interactions):
@@ -168,7 +155,7 @@ def _collect(points: Any, shape: tuple[int, int], positive: bool | None) -> list
             r, c = it.rc
             out.append((r, c, k, pos))
         elif isinstance(it, Scribble):
-            out.extend((r, c, k, pos) for r, c in _polyline_pixels(it.points))
+            out.extend((int(r), int(c), k, pos) for r, c in polyline_pixels(it.points))
         else:
             out.extend((int(round(y)), int(round(x)), k, pos) for x, y in it.points)
     return out

@@ -284,6 +284,23 @@ class Interactions:
         return cls([from_dict(d) for d in json.loads(text)])
 
 
+def polyline_pixels(points: Iterable[Sequence[float]]) -> np.ndarray:
+    """The pixels of a polyline through ``(x, y)`` points: ``(N, 2) int64`` ``(row, col)`` indices, in order.
+
+    Points are rounded to the nearest pixel and consecutive points joined by Bresenham lines
+    (``skimage.draw.line``); a single point gives its own pixel. Shared corners appear twice.
+
+    Raises ValueError for an empty list of points.
+    """
+    pts = [(int(round(y)), int(round(x))) for x, y in points]
+    if not pts:
+        raise ValueError("a polyline needs at least one (x, y) point")
+    if len(pts) == 1:
+        return np.array(pts, dtype=np.int64)
+    parts = [np.stack(line(r0, c0, r1, c1), axis=1) for (r0, c0), (r1, c1) in zip(pts, pts[1:])]
+    return np.concatenate(parts).astype(np.int64)
+
+
 def rasterize_seeds(
     interactions: Iterable[Interaction], shape: tuple[int, ...], radius: int = 3, validate: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -303,11 +320,9 @@ def rasterize_seeds(
     bg = np.zeros((h, w), dtype=bool)
 
     def stamp(target, other, pts):
-        pts = list(pts)
         path = np.zeros((h, w), dtype=bool)
-        for (x0, y0), (x1, y1) in zip(pts, pts[1:] or pts):
-            rr, cc = line(int(round(y0)), int(round(x0)), int(round(y1)), int(round(x1)))
-            path[rr, cc] = True
+        rc = polyline_pixels(pts)
+        path[rc[:, 0], rc[:, 1]] = True
         rows, cols = np.nonzero(path)
         r0, r1 = max(rows.min() - radius, 0), min(rows.max() + radius + 1, h)
         c0, c1 = max(cols.min() - radius, 0), min(cols.max() + radius + 1, w)

@@ -117,3 +117,18 @@ def test_base_segmenter_is_a_segmenter_and_validates():
         seg.predict(log, prev_mask=np.zeros((3, 3)))
     with pytest.raises(ValueError):
         seg.set_image(s.image[..., 0])
+
+
+def test_polyline_pixels_follow_bresenham_lines():
+    from skimage.draw import line
+
+    from iseg_course.interactions import polyline_pixels
+
+    rc = polyline_pixels([(0, 0), (4, 2), (4.4, 6.6)])
+    r1, c1 = line(0, 0, 2, 4)
+    r2, c2 = line(2, 4, 7, 4)
+    assert rc.dtype == np.int64 and rc.shape == (len(r1) + len(r2), 2)
+    assert rc[:, 0].tolist() == [*r1, *r2] and rc[:, 1].tolist() == [*c1, *c2]
+    assert polyline_pixels([(3.6, 1.2)]).tolist() == [[1, 4]]
+    with pytest.raises(ValueError, match="at least one"):
+        polyline_pixels([])
