@@ -15,19 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .interactions import Box, Click, ExtremePoints, Interactions, Polygon, Scribble
-from .segmenter import check_mask
+from .segmenter import check_ground_truth, check_mask
 
 
 def _prepare(pred, gt, ignore):
-    gt = check_mask(gt, name="ground-truth mask")
+    gt, valid = check_ground_truth(gt, ignore)
     pred = check_mask(pred, gt.shape, name="predicted mask")
-    if ignore is not None:
-        ignore = check_mask(ignore, gt.shape, name="ignore mask")
-        keep = ~ignore
-        pred, gt = pred & keep, gt & keep
-    if not gt.any():
-        raise ValueError("the ground-truth mask is empty (no object pixels outside the ignore mask)")
-    return pred, gt
+    return pred & valid, gt & valid
 
 
 def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> float:

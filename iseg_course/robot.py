@@ -37,7 +37,7 @@ from skimage.measure import approximate_polygon, find_contours
 from skimage.morphology import skeletonize
 
 from .interactions import Box, Click, ExtremePoints, Polygon, Scribble
-from .segmenter import check_mask
+from .segmenter import check_ground_truth, check_mask
 
 
 def interior_distance(region: np.ndarray) -> np.ndarray:
@@ -153,16 +153,6 @@ def _integer(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def _ground_truth(gt: np.ndarray, ignore: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Validated ``(gt, valid)``; ``valid`` = not ignored. Raises ValueError on an empty ground truth."""
-    gt = check_mask(gt, name="ground-truth mask")
-    valid = np.ones_like(gt) if ignore is None else ~check_mask(ignore, gt.shape, name="ignore mask")
-    if not (gt & valid).any():
-        raise ValueError("the ground-truth mask is empty (no object pixels outside the ignore mask): "
-                         "a robot user needs an object to annotate")
-    return gt, valid
-
-
 def error_regions(
     gt: np.ndarray,
     pred: np.ndarray,
@@ -177,7 +167,7 @@ def error_regions(
     Raises:
         ValueError: shapes differ, a mask is not binary, or the ground truth is empty.
     """
-    gt, valid = _ground_truth(gt, ignore)
+    gt, valid = check_ground_truth(gt, ignore)
     pred = check_mask(pred, gt.shape, name="predicted mask")
     fn = gt & ~pred & valid
     fp = pred & ~gt & valid
@@ -749,7 +739,7 @@ def skeleton_scribble(
         ValueError: empty ground truth, wrong shapes, non-binary masks, negative options.
     """
     min_length_px, simplify_px = _check_scribble_opts(min_length_px, simplify_px)
-    gt, valid = _ground_truth(gt, ignore)
+    gt, valid = check_ground_truth(gt, ignore)
     paths = skeleton_paths(gt & valid, smooth_px)
     return _scribbles_from_paths(paths, bool(positive), min_length_px, simplify_px)
 
@@ -838,7 +828,7 @@ def boundary_scribble(
     if offset_px == 0:
         raise ValueError("expected offset_px != 0: > 0 for a scribble inside the object, < 0 outside it")
     min_length_px, simplify_px = _check_scribble_opts(min_length_px, simplify_px)
-    gt, valid = _ground_truth(gt, ignore)
+    gt, valid = check_ground_truth(gt, ignore)
     inside, outside = gt & valid, ~gt & valid
     sd = np.where(inside, interior_distance(inside), 0.0) - np.where(outside, distance_transform_edt(outside), 0.0)
     sd[~valid] = 0.0
@@ -881,7 +871,7 @@ def broken_skeleton(
     piece_px = _number(piece_px, "piece_px", 0.0, strict=True)
     min_length_px, simplify_px = _check_scribble_opts(min_length_px, simplify_px)
     gen = as_generator(rng)
-    gt, valid = _ground_truth(gt, ignore)
+    gt, valid = check_ground_truth(gt, ignore)
     paths = skeleton_paths(gt & valid, smooth_px)
     long = [p for p in paths if _path_length(p) >= min_length_px] or [max(paths, key=_path_length)]
     pieces, kept = [], []
@@ -984,7 +974,7 @@ def perfect_box(gt: np.ndarray) -> Box:
     Raises:
         ValueError: empty or non-binary ground truth.
     """
-    gt, _ = _ground_truth(gt)
+    gt, _ = check_ground_truth(gt)
     rows = np.flatnonzero(gt.any(axis=1))
     cols = np.flatnonzero(gt.any(axis=0))
     return Box(int(cols[0]), int(rows[0]), int(cols[-1]), int(rows[-1]))
@@ -1043,7 +1033,7 @@ def extreme_points(gt: np.ndarray, jitter_px: float = 0.0, rng: RandomState = No
     """
     jitter_px = _number(jitter_px, "jitter_px", 0.0)
     gen = as_generator(rng)
-    gt, _ = _ground_truth(gt)
+    gt, _ = check_ground_truth(gt)
     rows, cols = np.nonzero(gt)  # row-major: sorted by row, then column
 
     def middle(sel: np.ndarray, order: np.ndarray) -> tuple[int, int]:
@@ -1089,7 +1079,7 @@ def mask_to_polygon(gt: np.ndarray, n_vertices: int = 32) -> Polygon:
         ValueError: ``n_vertices < 3``, empty or non-binary ground truth; TypeError: non-int ``n_vertices``.
     """
     n_vertices = _integer(n_vertices, "n_vertices", 3)
-    gt, _ = _ground_truth(gt)
+    gt, _ = check_ground_truth(gt)
     h, w = gt.shape
 
     def area(c):
@@ -1121,7 +1111,7 @@ def vertex_errors(polygon: Polygon, gt: np.ndarray) -> tuple[np.ndarray, np.ndar
     """
     if not isinstance(polygon, Polygon):
         raise TypeError(f"expected a Polygon, got {type(polygon).__name__}")
-    gt, _ = _ground_truth(gt)
+    gt, _ = check_ground_truth(gt)
     # the contour polylines, resampled 10x more densely (points <= 0.1 px apart): distances to the
     # polyline itself, not only to find_contours' grid crossings, to within 0.05 px
     t = np.linspace(0.0, 1.0, 10, endpoint=False)[:, None, None]

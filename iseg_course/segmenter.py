@@ -61,6 +61,22 @@ def check_mask(mask: np.ndarray, shape: tuple[int, ...] | None = None, name: str
     raise ValueError(f"expected a binary {name} (bool, {{0, 1}} or {{0, 255}}), found values {values[:8].tolist()}")
 
 
+def check_ground_truth(gt: np.ndarray, ignore: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a ground-truth mask and its optional ignore mask; return ``(gt, valid)``, ``(H, W) bool`` each.
+
+    ``valid`` marks the pixels that count (not ignored). Metrics and robot users share this check.
+
+    Raises:
+        ValueError: a mask that is not ``(H, W)`` binary, an ignore mask of another shape, or a ground truth
+            with no object pixel outside the ignore mask (IoU and a robot user's clicks are undefined then).
+    """
+    gt = check_mask(gt, name="ground-truth mask")
+    valid = np.ones_like(gt) if ignore is None else ~check_mask(ignore, gt.shape, name="ignore mask")
+    if not (gt & valid).any():
+        raise ValueError("the ground-truth mask is empty (no object pixels outside the ignore mask)")
+    return gt, valid
+
+
 @runtime_checkable
 class Segmenter(Protocol):
     """Anything that turns interactions on an image into an object probability map."""
