@@ -38,7 +38,7 @@ from _machine import machine_info  # noqa: E402
 from iseg_course.classical import graphcut as gc  # noqa: E402
 from iseg_course.data import boundary_crop, load_dataset  # noqa: E402
 from iseg_course.robot import ritm_click  # noqa: E402
-from iseg_course.interactions import Click, Interactions, rasterize_seeds  # noqa: E402
+from iseg_course.interactions import Interactions, rasterize_seeds  # noqa: E402
 from iseg_course.metrics import iou  # noqa: E402
 
 

@@ -799,22 +799,14 @@ def guidance_maps(interactions: Any, shape: tuple[int, ...], kind: str, image: n
         kw["edges"] = canny_edges(_check_image(image, (h, w), "kind='location_prior'"),
                                   sigma=kw.pop("canny_sigma", 3.0))
 
+    one_map = {"gaussian": gaussian_heatmap, "disk": disk_map, "euclidean": euclidean_distance_map,
+               "geodesic": geodesic_distance_map, "exp_geodesic": exp_geodesic_map,
+               "location_prior": location_prior}
+
     def one(items: list) -> np.ndarray:
-        log1 = Interactions(items)
-        if kind == "gaussian":
-            return gaussian_heatmap(log1, (h, w), **kw)
-        if kind == "disk":
-            return disk_map(log1, (h, w), **kw)
-        if kind == "euclidean":
-            return euclidean_distance_map(log1, (h, w), **kw)
-        if kind == "geodesic":
-            return geodesic_distance_map(log1, (h, w), **kw)
-        if kind == "exp_geodesic":
-            return exp_geodesic_map(log1, (h, w), **kw)
-        if kind == "location_prior":
-            return location_prior(log1, (h, w), **kw)
-        # attraction: each channel with positive unit charges
-        return attraction_field(Interactions([_as_positive(i) for i in items]), (h, w), **kw)
+        if kind == "attraction":  # each channel with positive unit charges
+            return attraction_field(Interactions([_as_positive(i) for i in items]), (h, w), **kw)
+        return one_map[kind](Interactions(items), (h, w), **kw)
 
     return np.stack([one(pos), one(neg)]).astype(np.float32)
 

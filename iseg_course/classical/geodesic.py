@@ -81,18 +81,18 @@ class GeodesicSegmenter(BaseSegmenter):
 
     def distances(self, interactions: Interactions) -> tuple[np.ndarray, np.ndarray]:
         """``(D_obj, D_bkg)``: ``(H, W) float64`` geodesic distances to the object and background seeds."""
-        fg, bg = self.seeds(interactions)
+        return self._distances(*self.seeds(interactions))
+
+    def _distances(self, fg: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return geodesic_distance(self.cost, fg), geodesic_distance(self.cost, bg)
 
     def _predict(self, interactions: Interactions, prev_mask: np.ndarray | None) -> np.ndarray:
         fg, bg = self.seeds(interactions)
         if not fg.any():
             return np.zeros(self.image.shape[:2], dtype=np.float32)
-        d_obj = geodesic_distance(self.cost, fg)
-        d_bkg = geodesic_distance(self.cost, bg) if bg.any() else np.full_like(d_obj, np.inf)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        d_obj, d_bkg = self._distances(fg, bg)  # both finite: bg always holds the image border
+        with np.errstate(invalid="ignore"):
             prob = d_bkg / (d_obj + d_bkg)
-        prob[np.isinf(d_bkg) & np.isfinite(d_obj)] = 1.0
         prob[fg] = 1.0
         prob[bg] = 0.0
-        return np.nan_to_num(prob, nan=0.0).astype(np.float32)
+        return prob.astype(np.float32)
