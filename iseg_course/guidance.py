@@ -893,8 +893,8 @@ def box_crop(image: np.ndarray, box: Box, *, margin: float = 20.0, size: int | t
     guidance signal (the model only sees the region; DEXTR, CVPR 2018, crops around the extreme points'
     box relaxed by 50 pixels and resizes to 512 x 512).
 
-    ``image``: ``(H, W)`` or ``(H, W, C)``; ``interpolation``: ``"linear"`` (images, probabilities) or
-    ``"nearest"`` (label masks). Returns ``(crop, window)``: ``crop`` has shape ``size`` (+ channels) and
+    ``image``: ``(H, W)`` or ``(H, W, C)``; ``interpolation``: ``"linear"`` (images, probabilities),
+    ``"area"`` (pixel-area averaging: no aliasing when the crop is shrunk) or ``"nearest"`` (label masks). Returns ``(crop, window)``: ``crop`` has shape ``size`` (+ channels) and
     the image's dtype; ``window`` (:class:`CropWindow`) undoes it with :func:`box_uncrop`.
     Raises ValueError for a box outside the image, a negative margin or a bad size.
     """
@@ -909,15 +909,15 @@ def box_crop(image: np.ndarray, box: Box, *, margin: float = 20.0, size: int | t
     box.validate((h, w))
     if not (math.isfinite(margin) and margin >= 0):
         raise ValueError(f"margin must be a finite number of pixels >= 0, got {margin}")
-    if interpolation not in ("linear", "nearest"):
-        raise ValueError(f"interpolation must be 'linear' or 'nearest', got {interpolation!r}")
+    if interpolation not in ("linear", "area", "nearest"):
+        raise ValueError(f"interpolation must be 'linear', 'area' or 'nearest', got {interpolation!r}")
     oh, ow = _size2(size)
     y0 = max(int(math.floor(box.y0 - margin)), 0)
     x0 = max(int(math.floor(box.x0 - margin)), 0)
     y1 = min(int(math.ceil(box.y1 + margin)) + 1, h)
     x1 = min(int(math.ceil(box.x1 + margin)) + 1, w)
     region = img[y0:y1, x0:x1]
-    flag = cv2.INTER_LINEAR if interpolation == "linear" else cv2.INTER_NEAREST
+    flag = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA, "nearest": cv2.INTER_NEAREST}[interpolation]
     src = region.astype(np.uint8) if region.dtype == bool else region
     crop = cv2.resize(np.ascontiguousarray(src), (ow, oh), interpolation=flag)
     if region.ndim == 3 and crop.ndim == 2:

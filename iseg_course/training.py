@@ -1,0 +1,443 @@
+"""Interactive training of the click model with a robot user: the cat working example (lesson 07).
+
+The lecture's training phase: 100 labelled cats, 90 train / 10 test. For every training image the robot
+user simulates 10 iterative clicks (step I: a click in the centre of the object; step III: a click in the
+centre of the largest error), the clicks accumulate in the guidance signal G, the previous prediction is
+fed back, and the model is updated after the 10th click. Train and test loss are recorded every epoch.
+10 clicks x 100 images = 1000 forward passes per epoch, where non-interactive training needs 100:
+interactive training is linearly slower in the number of simulated clicks.
+
+The iterative scheme follows Mahadevan et al., "Iteratively Trained Interactive Segmentation" (BMVC 2018)
+and RITM (Sofiiuk et al., "Reviving Iterative Training with Mask Guidance for Interactive Segmentation",
+ICIP 2022); the robot user is :func:`iseg_course.robot.ritm_click`.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .data import Sample, load_dataset
+from .models.click_model import ClickUNet, click_maps
+from .robot import ritm_click
+
+#: Label values of the training targets: background, object, ignored (trimap border, GrabCut band).
+BACKGROUND, OBJECT, IGNORE = 0, 1, 2
+
+
+# ------------------------------------------------------------------------------------------------ data split
+@dataclass
+class CatSplit:
+    """Names of the cats in ``data/cats`` used by lesson 07 (all lists sorted by the seeded draw).
+
+    Attributes:
+        train: the 90 training cats of the 100 labelled ones.
+        test: the 10 test cats.
+        other: 100 further cats (any source) for evaluation on unseen images.
+        rest: every cat not in ``test`` (the "all labelled cats" training configuration).
+    """
+
+    train: list[str]
+    test: list[str]
+    other: list[str]
+    rest: list[str]
+
+
+def cat_split(n_labelled: int = 100, n_test: int = 10, n_other: int = 100, seed: int = 0) -> CatSplit:
+    """Draw the lecture's "100 labelled cats, 90 train / 10 test" reproducibly from ``data/cats``.
+
+    The Oxford-IIIT Pet cats (``ox_*``, with trimap ignore borders) come first, in a seeded random order;
+    the first ``n_labelled`` are the labelled cats, the last ``n_test`` of those the test set. ``other``
+    is a seeded draw of ``n_other`` cats from the remaining ones (Oxford, feral and Kaggle cats).
+
+    Raises ValueError if the counts do not fit (``0 < n_test < n_labelled``, enough cats).
+    """
+    names = load_dataset("cats").names
+    if not (0 < n_test < n_labelled) or n_labelled + n_other > len(names):
+        raise ValueError(f"expected 0 < n_test < n_labelled and n_labelled + n_other <= {len(names)}, "
+                         f"got n_labelled={n_labelled}, n_test={n_test}, n_other={n_other}")
+    rng = np.random.default_rng(seed)
+    oxford = sorted(n for n in names if n.startswith("ox_"))
+    others = sorted(n for n in names if not n.startswith("ox_"))
+    ordered = [str(n) for n in rng.permutation(oxford)] + [str(n) for n in rng.permutation(others)]
+    labelled = ordered[:n_labelled]
+    remaining = ordered[n_labelled:]
+    other = [remaining[i] for i in rng.permutation(len(remaining))[:n_other]]
+    test = labelled[-n_test:]
+    return CatSplit(train=labelled[:-n_test], test=test, other=other,
+                    rest=[n for n in ordered if n not in set(test)])
+
+
+def load_samples(names: Sequence[str], dataset: str = "cats") -> list[Sample]:
+    """The samples of ``dataset`` with these names, in this order (KeyError names a missing one)."""
+    ds = load_dataset(dataset)
+    return [ds[n] for n in names]
+
+
+# ------------------------------------------------------------------------------------------------ config
+@dataclass
+class TrainConfig:
+    """Knobs of the interactive training (defaults: lesson 07's full run on a CPU).
+
+    Attributes:
+        epochs: passes over the training images.
+        size: working size ``S`` in pixels (images and masks resized to ``S x S``; >= 16, divisible by 8).
+        batch_size: images simulated and updated together.
+        n_clicks: robot clicks per image before the update (the lecture: 10).
+        lr, weight_decay: AdamW optimiser settings; the learning rate follows a cosine schedule.
+        kind, radius: click encoding (``"disk"`` or ``"gaussian"``) and its radius / sigma in pixels at ``S``.
+        base, dropout: U-Net width and dropout (see :class:`~iseg_course.models.ClickUNet`).
+        augment: torchvision v2 augmentation (random resized crop, flip, colour jitter) on the training images.
+        seed: seeds Python, NumPy and PyTorch (weights, batch order, augmentation).
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cuda"``, ``"mps"`` or ``"cpu"``.
+        amp: mixed precision (float16 autocast + gradient scaling), used on CUDA only.
+        loss_on: ``"all"``: the loss is the mean over the predictions after each of the ``n_clicks`` clicks;
+            ``"last"``: only the prediction after the last click counts. Either way the model is updated
+            once per batch, after the last click. ``"last"`` is cheaper per epoch but never learns what to
+            do after one or two clicks (lesson 07 measures it: IoU after click 1 stays near 0.1).
+    """
+
+    epochs: int = 15
+    size: int = 128
+    batch_size: int = 8
+    n_clicks: int = 10
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    kind: str = "disk"
+    radius: float = 5.0
+    base: int = 16
+    dropout: float = 0.1
+    augment: bool = True
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    loss_on: str = "all"
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "size", "batch_size", "n_clicks", "base"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"expected {name} >= 1, got {getattr(self, name)}")
+        if self.loss_on not in ("all", "last"):
+            raise ValueError(f"expected loss_on 'all' or 'last', got {self.loss_on!r}")
+        if self.size % 8 or self.size < 16:
+            raise ValueError(f"expected size >= 16 and divisible by 8 (the U-Net pools 3 times), got {self.size}")
+
+
+@dataclass
+class History:
+    """What happened per epoch: train loss, test loss (after the last click), test IoU after the first
+    click (``test_iou1``) and after the last (``test_iou``), training seconds and forward passes."""
+
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_iou1: list[float] = field(default_factory=list)
+    test_iou: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    forward_passes: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def plot_history(history: History | dict, ax=None):
+    """Train and test loss per epoch (the lecture's "Loss on Train & Test" plot). Returns the axes."""
+    import matplotlib.pyplot as plt
+
+    h = history.to_dict() if isinstance(history, History) else history
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    epochs = np.arange(1, len(h["train_loss"]) + 1)
+    ax.plot(epochs, h["train_loss"], "o-", label="train loss")
+    ax.plot(epochs, h["test_loss"], "s-", label="test loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (BCE + Dice)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# ------------------------------------------------------------------------------------------------ tensors
+def sample_to_tensors(sample: Sample) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(3, H, W) uint8`` image and ``(H, W) uint8`` label (0 background, 1 object, 2 ignored)."""
+    label = sample.mask.astype(np.uint8) * OBJECT
+    if sample.ignore is not None:
+        label[sample.ignore] = IGNORE
+    return torch.from_numpy(sample.image.transpose(2, 0, 1).copy()), torch.from_numpy(label)
+
+
+def make_transform(size: int, augment: bool):
+    """torchvision transforms v2 applied to image and label together.
+
+    With ``augment``: random resized crop to ``size x size`` (60-100 % of the area), horizontal flip and
+    colour jitter (image only; v2 leaves ``tv_tensors.Mask`` colours alone and resizes it with nearest
+    neighbours). Without: a plain resize to ``size x size``.
+    """
+    from torchvision.transforms import v2
+
+    if not augment:
+        return v2.Resize((size, size), antialias=True)
+    return v2.Compose([
+        v2.RandomResizedCrop((size, size), scale=(0.6, 1.0), ratio=(0.75, 1.333), antialias=True),
+        v2.RandomHorizontalFlip(),
+        v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02),
+    ])
+
+
+def prepare_batch(items: Sequence[tuple[torch.Tensor, torch.Tensor]], transform) -> tuple[torch.Tensor, np.ndarray]:
+    """Transform each (image, label) pair; returns images ``(B, 3, S, S) float32`` in [0, 1] and labels
+    ``(B, S, S) uint8``. A crop that lost the object falls back to the whole image resized."""
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2
+
+    images, labels = [], []
+    for img, lab in items:
+        out_img, out_lab = transform(tv_tensors.Image(img), tv_tensors.Mask(lab))
+        if not (out_lab == OBJECT).any():
+            size = out_lab.shape[-2:]
+            out_img, out_lab = v2.Resize(tuple(size), antialias=True)(tv_tensors.Image(img), tv_tensors.Mask(lab))
+        images.append(out_img.float() / 255)
+        labels.append(out_lab.numpy().astype(np.uint8))
+    return torch.stack(images), np.stack(labels)
+
+
+def segmentation_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy + soft Dice loss over the non-ignored pixels.
+
+    ``logits`` ``(B, 1, S, S)``; ``labels`` ``(B, S, S)`` with 0/1/2 (2 = ignored). Returns a scalar.
+    """
+    logits = logits[:, 0].float()
+    valid = (labels != IGNORE).float()
+    target = (labels == OBJECT).float()
+    bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * valid).sum() / valid.sum().clamp(min=1)
+    prob = torch.sigmoid(logits) * valid
+    inter = (prob * target).sum(dim=(1, 2))
+    dice = 1 - (2 * inter + 1) / (prob.sum(dim=(1, 2)) + (target * valid).sum(dim=(1, 2)) + 1)
+    return bce + dice.mean()
+
+
+# ------------------------------------------------------------------------------------------------ click loop
+def simulate_training_clicks(model, images: torch.Tensor, labels: np.ndarray, n_clicks: int = 10,
+                             robot: Callable = ritm_click, kind: str = "disk", radius: float = 5.0,
+                             grad: str = "none", amp: bool = False):
+    """The iterative click loop of one batch: ``n_clicks`` robot clicks, each followed by a forward pass.
+
+    Click ``k``: the robot user looks at the ground truth and the current prediction (step I: centre of
+    the object; step III: centre of the largest error), the click is added to that image's clicks, the
+    guidance maps are re-encoded from all clicks so far, and the model runs on image + maps + previous
+    probabilities. The previous probabilities are fed back detached: gradients never flow from one click
+    into the next.
+
+    Args:
+        model: a ``ClickUNet`` (its device is used).
+        images: ``(B, 3, S, S) float32`` in [0, 1]; labels: ``(B, S, S) uint8`` (0/1/2).
+        n_clicks: clicks per image (>= 1).
+        robot: ``robot(gt, pred, ignore, clicked) -> Click | None``.
+        kind, radius: click encoding, radius in pixels at ``S``.
+        grad: which forward passes keep gradients: ``"none"`` (evaluation), ``"last"`` (only the pass after
+            the last click) or ``"all"`` (every pass, for a loss on every click's prediction).
+        amp: float16 autocast on CUDA.
+
+    Returns:
+        ``(logits, clicks, passes)``: the logits ``(B, 1, S, S)`` after each click (a list of ``n_clicks``
+        tensors), each image's clicks, and the number of forward passes run (``n_clicks``; each covers the
+        whole batch).
+
+    Raises ValueError for an unknown ``grad`` or ``n_clicks < 1``.
+    """
+    if grad not in ("none", "last", "all"):
+        raise ValueError(f"expected grad 'none', 'last' or 'all', got {grad!r}")
+    if n_clicks < 1:
+        raise ValueError(f"expected n_clicks >= 1, got {n_clicks}")
+    device = next(model.parameters()).device
+    b, _, s, _ = images.shape
+    gts, ignores = labels == OBJECT, labels == IGNORE
+    clicks: list[list] = [[] for _ in range(b)]
+    preds = np.zeros((b, s, s), bool)
+    prev = torch.zeros(b, 1, s, s, device=device)
+    images = images.to(device)
+    autocast = torch.autocast("cuda", dtype=torch.float16) if amp and device.type == "cuda" else nullcontext()
+    all_logits = []
+    for k in range(n_clicks):
+        for i in range(b):
+            click = robot(gts[i], preds[i], ignores[i], clicks[i])
+            if click is not None:
+                clicks[i].append(click)
+        maps = np.stack([click_maps(c, (s, s), kind, radius) for c in clicks])
+        x = torch.cat([images, torch.from_numpy(maps).to(device), prev], dim=1)
+        with torch.set_grad_enabled(grad == "all" or (grad == "last" and k == n_clicks - 1)), autocast:
+            logits = model(x)
+        all_logits.append(logits)
+        prev = torch.sigmoid(logits.detach().float())
+        preds = (prev[:, 0] >= 0.5).cpu().numpy()
+    return all_logits, clicks, n_clicks
+
+
+def _batch_iou(logits: torch.Tensor, labels: np.ndarray) -> list[float]:
+    pred = (logits[:, 0] > 0).cpu().numpy()
+    gt, valid = labels == OBJECT, labels != IGNORE
+    inter = (pred & gt & valid).sum(axis=(1, 2))
+    union = ((pred | gt) & valid).sum(axis=(1, 2))
+    return list(inter / np.maximum(union, 1))
+
+
+# ------------------------------------------------------------------------------------------------ training
+class InteractiveTrainer:
+    """Train a click model with a simulated user, epoch by epoch.
+
+    Args:
+        train: training samples; test: test samples (loss and IoU after the last click, every epoch).
+        config: a :class:`TrainConfig`.
+        model: start from this ``ClickUNet`` (e.g. a loaded checkpoint); default a fresh one.
+        robot: the robot user (default :func:`~iseg_course.robot.ritm_click`).
+
+    ``fit(callback=None)`` runs ``config.epochs`` epochs (a ``tqdm`` bar each) and returns the
+    :class:`History`; ``callback(history)`` is called after every epoch (e.g. a live plot).
+    Raises ValueError for an empty training set.
+    """
+
+    def __init__(self, train: Sequence[Sample], test: Sequence[Sample], config: TrainConfig | None = None,
+                 model=None, robot: Callable = ritm_click):
+        from .device import best_device
+        from .notebook import seed_everything
+
+        self.config = config or TrainConfig()
+        if not train:
+            raise ValueError("expected at least one training sample")
+        seed_everything(self.config.seed)
+        self.device = torch.device(best_device(self.config.device))
+        self.model = (model or ClickUNet(base=self.config.base, dropout=self.config.dropout)).to(self.device)
+        self.robot = robot
+        self.train_items = [sample_to_tensors(s) for s in train]
+        self.test_items = [sample_to_tensors(s) for s in test]
+        self.train_names = [s.name for s in train]
+        self.test_names = [s.name for s in test]
+        self.amp = bool(self.config.amp and self.device.type == "cuda")
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.config.lr,
+                                           weight_decay=self.config.weight_decay)
+        self.scheduler = None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.history = History()
+        self._train_tf = make_transform(self.config.size, self.config.augment)
+        self._test_tf = make_transform(self.config.size, False)
+        self._test_batches = [prepare_batch(self.test_items[i:i + self.config.batch_size], self._test_tf)
+                              for i in range(0, len(self.test_items), self.config.batch_size)]
+
+    def _clicks(self, model, images, labels, grad):
+        c = self.config
+        return simulate_training_clicks(model, images, labels, c.n_clicks, self.robot, c.kind, c.radius,
+                                        grad=grad, amp=self.amp)
+
+    def train_epoch(self, progress: bool = True) -> tuple[float, int]:
+        """One epoch over the shuffled training images; returns ``(mean train loss, forward passes)``.
+
+        Forward passes are counted per image: ``n_images x n_clicks``.
+        """
+        from tqdm.auto import tqdm
+
+        c = self.config
+        self.model.train()
+        order = torch.randperm(len(self.train_items), generator=self.generator).tolist()
+        losses, passes = [], 0
+        batches = [order[i:i + c.batch_size] for i in range(0, len(order), c.batch_size)]
+        for idx in tqdm(batches, desc=f"epoch {len(self.history.train_loss) + 1}", disable=not progress,
+                        unit="batch", leave=False):
+            images, labels = prepare_batch([self.train_items[i] for i in idx], self._train_tf)
+            logits, _, n = self._clicks(self.model, images, labels, grad=c.loss_on)
+            passes += n * len(idx)
+            # the update after the 10th click: loss of the last prediction, or the mean over every click's
+            target = torch.from_numpy(labels).to(self.device)
+            if c.loss_on == "last":
+                loss = segmentation_loss(logits[-1], target)
+            else:
+                loss = torch.stack([segmentation_loss(lg, target) for lg in logits]).mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if self.scheduler is not None:
+                self.scheduler.step()
+            losses.append(loss.item() * len(idx))
+        return float(np.sum(losses) / len(order)), passes
+
+    @torch.no_grad()
+    def test_epoch(self) -> tuple[float, float, float]:
+        """On the test images (model in ``eval()`` mode): loss after the last click, mean IoU after the
+        first click and mean IoU after the last click (at the working size)."""
+        if not self._test_batches:
+            return float("nan"), float("nan"), float("nan")
+        self.model.eval()
+        losses, first, last, n = 0.0, [], [], 0
+        for images, labels in self._test_batches:
+            logits, _, _ = self._clicks(self.model, images, labels, grad="none")
+            losses += segmentation_loss(logits[-1], torch.from_numpy(labels).to(self.device)).item() * len(labels)
+            first += _batch_iou(logits[0], labels)
+            last += _batch_iou(logits[-1], labels)
+            n += len(labels)
+        return losses / n, float(np.mean(first)), float(np.mean(last))
+
+    def fit(self, callback: Callable[[History], None] | None = None, progress: bool = True) -> History:
+        """Train ``config.epochs`` epochs; returns the :class:`History` (also kept in ``self.history``)."""
+        from tqdm.auto import tqdm
+
+        # one learning-rate schedule (warm-up, then cosine decay) per call: fit() may be called again to go on
+        steps = self.config.epochs * -(-len(self.train_items) // self.config.batch_size)
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(self.optimizer, max_lr=self.config.lr,
+                                                             total_steps=max(steps, 1), pct_start=0.15)
+        for _ in tqdm(range(self.config.epochs), desc="training", disable=not progress, unit="epoch"):
+            t0 = time.perf_counter()
+            loss, passes = self.train_epoch(progress=progress)
+            seconds = time.perf_counter() - t0
+            test_loss, test_iou1, test_iou = self.test_epoch()
+            h = self.history
+            h.train_loss.append(loss)
+            h.test_loss.append(test_loss)
+            h.test_iou1.append(test_iou1)
+            h.test_iou.append(test_iou)
+            h.seconds.append(seconds)
+            h.forward_passes.append(passes)
+            if callback is not None:
+                callback(h)
+        self.model.eval()
+        return self.history
+
+    def segmenter(self, device: str | None = None):
+        """The trained model as a :class:`~iseg_course.models.ClickSegmenter` (its defaults: Zoom-In, clicked
+        components only), on ``device`` (default: the training device)."""
+        from .models.click_model import ClickSegmenter
+
+        return ClickSegmenter(model=self.model, meta=self.meta(), device=device or self.device.type)
+
+    def meta(self) -> dict:
+        """What a checkpoint should remember: the config, the history and the image names."""
+        return {"train_config": asdict(self.config), "history": self.history.to_dict(),
+                "train_names": self.train_names, "test_names": self.test_names}
+
+
+def train_cats(config: TrainConfig | None = None, split: str = "lesson", limit: int | None = None,
+               callback: Callable[[History], None] | None = None, progress: bool = True) -> InteractiveTrainer:
+    """Train the cat click model: ``split="lesson"`` (90 train / 10 test) or ``"all"`` (every cat but the
+    10 test cats). ``limit`` keeps only the first ``limit`` training and test images (FAST mode).
+
+    Returns the :class:`InteractiveTrainer` after ``fit`` (model, history, meta).
+    Raises ValueError for an unknown split.
+    """
+    s = cat_split()
+    if split == "lesson":
+        train_names = s.train
+    elif split == "all":
+        train_names = s.rest
+    else:
+        raise ValueError(f"unknown split {split!r}; expected 'lesson' or 'all'")
+    test_names = s.test
+    if limit is not None:
+        train_names, test_names = train_names[:limit], test_names[:limit]
+    trainer = InteractiveTrainer(load_samples(train_names), load_samples(test_names), config)
+    trainer.fit(callback=callback, progress=progress)
+    return trainer
