@@ -7,6 +7,7 @@ Sub-commands:
   check-lessons   report lessons that are out of date with solutions/
   grade           grade a folder of submitted notebooks (otter run, no container) into a CSV score table
   evaluate        NoC evaluation of a segmenter with a robot user on a folder of images and masks
+  train           train the cat click model of lesson 07 interactively (robot user) and save a checkpoint
 """
 
 from __future__ import annotations
@@ -53,11 +54,17 @@ METHODS = {
     "graphcut": "iseg_course.classical.graphcut:GraphCutSegmenter",
     "grabcut": "iseg_course.classical.grabcut:GrabCutSegmenter",
     "geodesic": "iseg_course.classical.geodesic:GeodesicSegmenter",
+    "click": "iseg_course.models:cat_click_model",
 }
+
+#: methods that run PyTorch: ``evaluate`` gives them one worker process by default, since every worker
+#: would start its own PyTorch threads on the same cores
+TORCH_METHODS = {"click", "iseg_course.models:cat_click_model",
+                 "iseg_course.models.click_model:cat_click_model"}
 
 
 def load_method(spec: str):
-    """A Segmenter from ``graphcut``/``grabcut``/``geodesic`` or ``package.module:factory``.
+    """A Segmenter from ``graphcut``/``grabcut``/``geodesic``/``click`` or ``package.module:factory``.
 
     ``factory`` is any callable (a class or a function) returning a Segmenter when called without
     arguments. Raises ValueError with the expected forms when the spec cannot be resolved.
@@ -108,7 +115,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    workers = args.workers or default_workers()
+    workers = args.workers or (1 if args.method in TORCH_METHODS else default_workers())
     kwargs = {} if robot is None else {"robot": robot}
     try:
         result = evaluate(segmenter, dataset, max_clicks=args.max_clicks, limit=args.limit, workers=workers,
@@ -125,6 +132,101 @@ def _evaluate(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=1))
         print(f"wrote {args.json}")
     return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    """``iseg-course train cats``: interactive training (robot user) -> checkpoint (see iseg_course.training)."""
+    import time
+
+    from .device import best_device
+    from .training import TrainConfig
+
+    out = Path(args.out)
+    if out.is_dir():
+        print(f"error: --out {out} is a folder; expected a checkpoint file path (e.g. {out / 'cats.pt'})",
+              file=sys.stderr)
+        return 2
+    if out.exists() and not args.overwrite:
+        print(f"error: {out} exists; pass --overwrite to replace it (nothing was trained)", file=sys.stderr)
+        return 2
+    if args.limit is not None and args.limit < 1:
+        print(f"error: expected --limit >= 1, got {args.limit}", file=sys.stderr)
+        return 2
+    overrides = {"epochs": args.epochs, "size": args.size, "batch_size": args.batch_size, "lr": args.lr,
+                 "n_clicks": args.n_clicks, "device": args.device, "seed": args.seed}
+    try:
+        config = TrainConfig(**{k: v for k, v in overrides.items() if v is not None})
+        if not config.lr > 0:
+            raise ValueError(f"expected --lr > 0, got {config.lr}")
+        device = best_device(config.device)  # an unavailable device fails here, before training
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+    import torch
+
+    from .models import save_checkpoint
+    from .training import train_cats
+
+    n_clicks = config.n_clicks
+    print(f"training the cat click model ({args.split} split, {config.epochs} epoch(s), {config.size} px, "
+          f"batch {config.batch_size}, lr {config.lr:g}, {n_clicks} robot clicks per image) on {device}",
+          flush=True)
+
+    def report(history) -> None:
+        e = len(history.train_loss)
+        print(f"epoch {e:3d}/{config.epochs}  train loss {history.train_loss[-1]:.4f}  "
+              f"test loss {history.test_loss[-1]:.4f}  test IoU@1 {history.test_iou1[-1]:.3f}  "
+              f"IoU@{n_clicks} {history.test_iou[-1]:.3f}  "
+              f"{history.seconds[-1]:6.1f} s  {history.forward_passes[-1]} forward passes", flush=True)
+
+    t0 = time.perf_counter()
+    try:
+        trainer = train_cats(config, split=args.split, limit=args.limit, callback=report,
+                             progress=not args.no_progress)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    total = time.perf_counter() - t0
+    dev = trainer.device.type
+    dev_name = torch.cuda.get_device_name(trainer.device) if dev == "cuda" else dev
+    print(f"trained in {total:.1f} s on {dev_name}" + (" (mixed precision)" if trainer.amp else ""), flush=True)
+
+    evaluation = None
+    if args.evaluate:
+        from .classical.graphcut import GraphCutSegmenter
+        from .evaluation import evaluate, results_table
+        from .training import load_samples
+
+        test = load_samples(trainer.test_names)
+        click = trainer.segmenter()
+        name = f"{len(test)} test cats"
+        results = [evaluate(seg, test, stop_at=0.9, max_clicks=20, workers=1, progress=not args.no_progress,
+                            method=method, dataset_name=name)
+                   for seg, method in ((click, "click model"), (GraphCutSegmenter(), "graphcut"))]
+        print(results_table(results))
+        evaluation = [r.summary() for r in results]
+    meta = {**trainer.meta(), "seconds": round(total, 2), "device": dev_name, "torch": str(torch.__version__),
+            "split": args.split, "limit": args.limit, "evaluation": evaluation}
+    try:
+        save_checkpoint(out, trainer.model, meta, overwrite=args.overwrite)
+    except FileExistsError as e:  # created by someone else while we trained
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
+
+
+def _train_defaults(argv: list[str]):
+    """``name -> " (default: V)"`` from ``TrainConfig()`` when the command is ``train``, else ``""``."""
+    defaults = {}
+    if argv and argv[0] == "train":
+        from dataclasses import asdict
+
+        from .training import TrainConfig
+
+        defaults = asdict(TrainConfig())
+    return lambda name: f" (default: {defaults[name]})" if name in defaults else " (default: TrainConfig)"
 
 
 def _grading(argv: list[str]) -> int:
@@ -150,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
                        "(masks: 0 background, 255 object, 128 ignore) and print NoC@85, NoC@90, NoF@90, "
                        "IoU@1/3/5 and seconds per click.")
     p.add_argument("--method", required=True,
-                   help="graphcut, grabcut, geodesic, or package.module:factory returning a Segmenter")
+                   help="graphcut, grabcut, geodesic, click (the shipped cat click model, "
+                   "= iseg_course.models:cat_click_model; set the environment variable ISEG_CHECKPOINT=PATH "
+                   "to evaluate another checkpoint), or package.module:factory returning a Segmenter")
     p.add_argument("--images", required=True, help="folder of images")
     p.add_argument("--masks", required=True, help="folder of masks with the same file stems")
     p.add_argument("--max-clicks", type=int, default=20)
@@ -162,10 +266,39 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-clicks", action="store_true",
                    help="run all --max-clicks clicks on every image (exact NoC-IoU curve); by default an image "
                    "stops once it reaches the highest target IoU (0.90) after at least 5 clicks, as RITM does")
-    p.add_argument("--workers", type=int, default=0, help="processes (default: all CPU cores)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes (default: all CPU cores; 1 for the PyTorch click model, which is multi-threaded)")
     p.add_argument("--name", default=None, help="dataset name for the table")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_evaluate)
+    p = sub.add_parser("train", help="train the cat click model (lesson 07) and save a checkpoint",
+                       description="Interactive training of the click model with the RITM robot user "
+                       "(n_clicks clicks per image, the lecture's 10; update after the last click) on data/cats: the 'lesson' split "
+                       "(90 train / 10 test cats) or 'all' (every cat but the 10 test cats). Defaults come from "
+                       "iseg_course.training.TrainConfig. Uses CUDA (mixed precision), then Apple MPS, then "
+                       "the CPU. Load the result with iseg_course.models.load_checkpoint(PATH) or evaluate it "
+                       "with ISEG_CHECKPOINT=PATH iseg-course evaluate --method click ...")
+    p.add_argument("what", choices=["cats"], help="what to train (only the cat working example)")
+    p.add_argument("--out", required=True, help="checkpoint file to write (refused if it exists)")
+    p.add_argument("--overwrite", action="store_true", help="allow --out to replace an existing file")
+    p.add_argument("--split", choices=["lesson", "all"], default="lesson",
+                   help="lesson: 90 train / 10 test cats (default); all: every cat but the 10 test cats")
+    d = _train_defaults(argv)  # the real numbers for --help, without importing torch for other commands
+    p.add_argument("--epochs", type=int, default=None, help=f"passes over the training images{d('epochs')}")
+    p.add_argument("--size", type=int, default=None, help=f"working size in pixels, divisible by 8{d('size')}")
+    p.add_argument("--batch-size", type=int, default=None, help=f"images per update{d('batch_size')}")
+    p.add_argument("--lr", type=float, default=None, help=f"peak learning rate (AdamW, one-cycle){d('lr')}")
+    p.add_argument("--n-clicks", type=int, default=None, help=f"robot clicks per image before the update{d('n_clicks')}")
+    p.add_argument("--device", choices=["auto", "cuda", "mps", "cpu"], default=None,
+                   help=f"auto = CUDA, then MPS, then CPU{d('device')}")
+    p.add_argument("--seed", type=int, default=None, help=f"seeds weights, batch order and augmentation{d('seed')}")
+    p.add_argument("--limit", type=int, default=None,
+                   help="keep only the first N training and N test images (a quick run)")
+    p.add_argument("--evaluate", action="store_true",
+                   help="after training, NoC evaluation of the model and graph cut on the test cats "
+                   "(RITM robot, 20 clicks, stop at IoU 0.90); stored in the checkpoint's meta")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars (the per-epoch lines stay)")
+    p.set_defaults(func=_train)
     for name, help_ in (("assign", "regenerate lessons/ from solutions/"),
                         ("check-lessons", "report lessons out of date with solutions/"),
                         ("grade", "grade a folder of submissions into a CSV score table")):
