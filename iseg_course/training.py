@@ -99,8 +99,9 @@ class TrainConfig:
         amp: mixed precision (float16 autocast + gradient scaling), used on CUDA only.
         loss_on: ``"all"``: the loss is the mean over the predictions after each of the ``n_clicks`` clicks;
             ``"last"``: only the prediction after the last click counts. Either way the model is updated
-            once per batch, after the last click. ``"last"`` is cheaper per epoch but never learns what to
-            do after one or two clicks (lesson 07 measures it: IoU after click 1 stays near 0.1).
+            once per batch, after the last click. ``"last"`` is cheaper per epoch but never trains the
+            predictions after the earlier clicks (an early run of this project with it, 20 epochs: test IoU
+            0.97 after click 10 but 0.08 after click 1; that run also used batch norm).
     """
 
     epochs: int = 15
