@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import Sample, load_dataset
+from .metrics import iou
 from .models.click_model import ClickUNet, click_maps
 from .robot import ritm_click
 
@@ -280,11 +281,9 @@ def simulate_training_clicks(model, images: torch.Tensor, labels: np.ndarray, n_
 
 
 def _batch_iou(logits: torch.Tensor, labels: np.ndarray) -> list[float]:
-    pred = (logits[:, 0] > 0).cpu().numpy()
-    gt, valid = labels == OBJECT, labels != IGNORE
-    inter = (pred & gt & valid).sum(axis=(1, 2))
-    union = ((pred | gt) & valid).sum(axis=(1, 2))
-    return list(inter / np.maximum(union, 1))
+    """IoU (:func:`iseg_course.metrics.iou`, ignored pixels left out) of each image's mask ``logits > 0``."""
+    preds = (logits[:, 0] > 0).cpu().numpy()
+    return [iou(p, lab == OBJECT, lab == IGNORE) for p, lab in zip(preds, labels)]
 
 
 # ------------------------------------------------------------------------------------------------ training
