@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from .data import REPO_ROOT as REPO  # noqa: E402
 
 
 def _course(args: argparse.Namespace) -> int:
@@ -49,58 +49,21 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
-#: built-in methods of ``iseg-course evaluate``: name -> "module:factory"
-METHODS = {
-    "graphcut": "iseg_course.classical.graphcut:GraphCutSegmenter",
-    "grabcut": "iseg_course.classical.grabcut:GrabCutSegmenter",
-    "geodesic": "iseg_course.classical.geodesic:GeodesicSegmenter",
-    "click": "iseg_course.models:cat_click_model",
-}
-
-#: methods that run PyTorch: ``evaluate`` gives them one worker process by default, since every worker
-#: would start its own PyTorch threads on the same cores
-TORCH_METHODS = {"click", "iseg_course.models:cat_click_model",
-                 "iseg_course.models.click_model:cat_click_model"}
-
-
 def load_method(spec: str):
-    """A Segmenter from ``graphcut``/``grabcut``/``geodesic``/``click`` or ``package.module:factory``.
+    """A Segmenter from a registered name (:data:`iseg_course.methods.METHODS`: ``graphcut``, ``grabcut``,
+    ``geodesic``, ``click``) or ``package.module:factory`` (any callable returning a Segmenter when called
+    without arguments). Raises ValueError with the expected forms when the spec cannot be resolved."""
+    from . import methods
 
-    ``factory`` is any callable (a class or a function) returning a Segmenter when called without
-    arguments. Raises ValueError with the expected forms when the spec cannot be resolved.
-    """
-    import importlib
-
-    target = METHODS.get(spec, spec)
-    if ":" not in target:
-        raise ValueError(f"unknown method {spec!r}: expected one of {sorted(METHODS)} or 'package.module:factory'")
-    mod_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(mod_name)
-    except ModuleNotFoundError as e:
-        raise ValueError(f"method {spec!r}: cannot import module {mod_name!r} ({e})") from e
-    factory = module
-    for part in attr.split("."):
-        if not hasattr(factory, part):
-            raise ValueError(f"method {spec!r}: module {mod_name!r} has no attribute {attr!r}")
-        factory = getattr(factory, part)
-    if not callable(factory):
-        raise ValueError(f"method {spec!r}: {attr!r} is not callable")
-    try:
-        seg = factory()
-    except TypeError as e:
-        raise ValueError(f"method {spec!r}: {attr} cannot be called without arguments ({e})") from e
-    if not (callable(getattr(seg, "set_image", None)) and callable(getattr(seg, "predict", None))):
-        raise ValueError(f"method {spec!r}: {attr}() returned {type(seg).__name__}, which is not a Segmenter "
-                         "(needs set_image(image) and predict(interactions, prev_mask=None))")
-    return seg
+    return methods.make(spec)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
     from .data import ImageMaskFolder
-    from .evaluation import default_workers, evaluate
+    from .evaluation import evaluate
+    from .methods import default_workers_for
 
     try:
         dataset = ImageMaskFolder(args.images, args.masks, name=args.name)
@@ -115,12 +78,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    workers = args.workers or (1 if args.method in TORCH_METHODS else default_workers())
+    workers = args.workers or default_workers_for(args.method)
     kwargs = {} if robot is None else {"robot": robot}
     try:
         result = evaluate(segmenter, dataset, max_clicks=args.max_clicks, limit=args.limit, workers=workers,
                           progress=not args.no_progress, stop_at=None if args.all_clicks else 0.90,
-                          method=args.method, dataset_name=args.name or dataset.name, **kwargs)
+                          method=args.method, dataset_name=args.name or dataset.name, choice=args.choice, **kwargs)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -251,10 +214,14 @@ def main(argv: list[str] | None = None) -> int:
                        "on a folder of images and a folder of masks with matching file stems "
                        "(masks: 0 background, 255 object, 128 ignore) and print NoC@85, NoC@90, NoF@90, "
                        "IoU@1/3/5 and seconds per click.")
+    from .methods import METHODS
+
     p.add_argument("--method", required=True,
-                   help="graphcut, grabcut, geodesic, click (the shipped cat click model, "
-                   "= iseg_course.models:cat_click_model; set the environment variable ISEG_CHECKPOINT=PATH "
-                   "to evaluate another checkpoint), or package.module:factory returning a Segmenter")
+                   help="; ".join(f"{m.name}: {m.description}" for m in METHODS.values())
+                   + "; or package.module:factory returning a Segmenter")
+    p.add_argument("--choice", choices=("score", "oracle"), default="score",
+                   help="for methods with several candidate masks: the highest predicted score counts (SAM's "
+                   "protocol, default) or the best-IoU candidate (oracle)")
     p.add_argument("--images", required=True, help="folder of images")
     p.add_argument("--masks", required=True, help="folder of masks with the same file stems")
     p.add_argument("--max-clicks", type=int, default=20)

@@ -18,6 +18,10 @@ from typing import Iterator, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+#: The course's own folder (a clone of the repository): holds ``data/``, ``lessons/``, ``solutions/``.
+#: The one place that knows where the package sits; the CLI and the grading pipeline use it too.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 IGNORE_VALUE = 128
 
@@ -36,7 +40,7 @@ def data_root() -> Path:
 
     Raises FileNotFoundError if the folder does not exist.
     """
-    root = Path(os.environ.get("ISEG_DATA", Path(__file__).resolve().parent.parent / "data"))
+    root = Path(os.environ.get("ISEG_DATA", REPO_ROOT / "data"))
     if not root.is_dir():
         raise FileNotFoundError(
             f"data folder not found: {root}. Run from a clone of the course repository or set ISEG_DATA."
@@ -218,3 +222,52 @@ def load_volume(name: str) -> dict:
         raise ValueError(f"unknown volume {name!r}; expected one of {sorted(VOLUMES)}")
     with np.load(data_root() / VOLUMES[name]) as z:
         return {k: z[k] for k in z.files}
+
+
+# ------------------------------------------------------------------------------------------------ the cat split
+@dataclass
+class CatSplit:
+    """Names of the cats in ``data/cats`` used by lesson 07 (all lists sorted by the seeded draw).
+
+    Attributes:
+        train: the 90 training cats of the 100 labelled ones.
+        test: the 10 test cats.
+        other: 100 further cats (any source) for evaluation on unseen images.
+        rest: every cat not in ``test`` (the "all labelled cats" training configuration).
+    """
+
+    train: list[str]
+    test: list[str]
+    other: list[str]
+    rest: list[str]
+
+
+def cat_split(n_labelled: int = 100, n_test: int = 10, n_other: int = 100, seed: int = 0) -> CatSplit:
+    """Draw the lecture's "100 labelled cats, 90 train / 10 test" reproducibly from ``data/cats``.
+
+    The Oxford-IIIT Pet cats (``ox_*``, with trimap ignore borders) come first, in a seeded random order;
+    the first ``n_labelled`` are the labelled cats, the last ``n_test`` of those the test set. ``other``
+    is a seeded draw of ``n_other`` cats from the remaining ones (Oxford, feral and Kaggle cats).
+
+    Raises ValueError if the counts do not fit (``0 < n_test < n_labelled``, enough cats).
+    """
+    names = load_dataset("cats").names
+    if not (0 < n_test < n_labelled) or n_labelled + n_other > len(names):
+        raise ValueError(f"expected 0 < n_test < n_labelled and n_labelled + n_other <= {len(names)}, "
+                         f"got n_labelled={n_labelled}, n_test={n_test}, n_other={n_other}")
+    rng = np.random.default_rng(seed)
+    oxford = sorted(n for n in names if n.startswith("ox_"))
+    others = sorted(n for n in names if not n.startswith("ox_"))
+    ordered = [str(n) for n in rng.permutation(oxford)] + [str(n) for n in rng.permutation(others)]
+    labelled = ordered[:n_labelled]
+    remaining = ordered[n_labelled:]
+    other = [remaining[i] for i in rng.permutation(len(remaining))[:n_other]]
+    test = labelled[-n_test:]
+    return CatSplit(train=labelled[:-n_test], test=test, other=other,
+                    rest=[n for n in ordered if n not in set(test)])
+
+
+def load_samples(names: Sequence[str], dataset: str = "cats") -> list[Sample]:
+    """The samples of ``dataset`` with these names, in this order (KeyError names a missing one)."""
+    ds = load_dataset(dataset)
+    return [ds[n] for n in names]

@@ -1,6 +1,7 @@
 """Running the interactive loop with a robot user, and the NoC evaluation harness.
 
-* :func:`simulate_clicks` is the loop on one sample: robot click -> ``segmenter.predict`` -> IoU, repeated.
+* :func:`simulate_clicks` is the loop on one sample: a :class:`~iseg_course.session.Session` driven by a
+  robot user (robot click -> ``segmenter.predict`` -> IoU, repeated).
 * :func:`evaluate` runs that loop over a whole dataset and summarises it with the field's metrics
   (NoC@85/90, NoF, IoU@k, the NoC–IoU curve, seconds per click) in an :class:`EvaluationResult`.
 
@@ -16,39 +17,25 @@ from __future__ import annotations
 import os
 import pickle
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from . import metrics
 from .data import Sample
-from .interactions import Click, Interactions
-from .metrics import iou
 from .robot import ritm_click
 from .segmenter import Segmenter
+from .session import CHOICES, RobotRun, Session, run_robot
 
-Robot = Callable[..., "Click | None"]
+Robot = Callable[..., Any]
 
 #: the k of IoU@k reported by default
 IOU_AT_K = (1, 3, 5)
 
 
-@dataclass
-class ClickLoopResult:
-    """What one run of the loop produced.
-
-    Attributes:
-        ious: IoU after each click (len = number of clicks made).
-        masks: the ``(H, W) bool`` prediction after each click (empty when ``keep_masks=False``).
-        interactions: the clicks, in order.
-        seconds: wall-clock seconds of each ``predict`` call.
-    """
-
-    ious: list[float] = field(default_factory=list)
-    masks: list[np.ndarray] = field(default_factory=list)
-    interactions: Interactions = field(default_factory=Interactions)
-    seconds: list[float] = field(default_factory=list)
+#: What :func:`simulate_clicks` returns (ious, masks, interactions, seconds per click, the session).
+ClickLoopResult = RobotRun
 
 
 def simulate_clicks(
@@ -60,49 +47,37 @@ def simulate_clicks(
     stop_at: float | None = None,
     keep_masks: bool = True,
     min_clicks: int = 1,
+    choice: str = "score",
 ) -> ClickLoopResult:
     """Run ``n_clicks`` rounds of robot click -> ``segmenter.predict`` -> IoU on one sample.
 
-    The previous probability map is passed back as ``prev_mask``. The loop stops early when the robot
-    finds no error left to click (the prediction is perfect on the non-ignored pixels), and, if
-    ``stop_at`` is given, as soon as the IoU reaches ``stop_at`` after at least ``min_clicks`` clicks.
+    A :class:`~iseg_course.session.Session` on the sample's image, driven by the robot user
+    (:func:`~iseg_course.session.run_robot`): the previous prediction is fed back as ``prev_mask``. The
+    loop stops early when the robot finds no error left to click (the prediction is perfect on the
+    non-ignored pixels), and, if ``stop_at`` is given, as soon as the IoU reaches ``stop_at`` after at
+    least ``min_clicks`` clicks.
 
     Args:
         segmenter: any Segmenter; ``set_image`` is called here.
         sample: a :class:`~iseg_course.data.Sample` (image, mask, ignore).
         n_clicks: the click budget (>= 1).
-        robot: ``robot(gt, pred, ignore, clicked) -> Click | None`` (default: the RITM clicker).
+        robot: ``robot(gt, pred, ignore, previous) -> Interaction | None`` (default: the RITM clicker).
         threshold: probability threshold for the binary prediction.
         stop_at: optional IoU in ``(0, 1]`` at which to stop (RITM's early stop).
         keep_masks: keep every binary prediction in ``masks`` (False saves memory in long evaluations).
         min_clicks: with ``stop_at``, never stop before this many clicks (keeps IoU@k exact for k <= min_clicks).
+        choice: ``"score"`` or ``"oracle"``: which of K candidate masks counts (see ``run_robot``).
 
     Raises:
         ValueError: ``n_clicks < 1`` or ``stop_at`` outside ``(0, 1]``.
+
+    Used in lessons 00, 02, 05.
     """
     if n_clicks < 1:
         raise ValueError(f"expected n_clicks >= 1, got {n_clicks}")
-    if stop_at is not None and not (0 < stop_at <= 1):
-        raise ValueError(f"expected stop_at in (0, 1] or None, got {stop_at}")
-    segmenter.set_image(sample.image)
-    out = ClickLoopResult()
-    pred = np.zeros_like(sample.mask)
-    prob = None
-    for _ in range(n_clicks):
-        click = robot(sample.mask, pred, sample.ignore, out.interactions.clicks)
-        if click is None:
-            break
-        out.interactions.add(click)
-        t0 = time.perf_counter()
-        prob = segmenter.predict(out.interactions, prev_mask=prob)
-        out.seconds.append(time.perf_counter() - t0)
-        pred = prob >= threshold
-        out.ious.append(iou(pred, sample.mask, sample.ignore))
-        if keep_masks:
-            out.masks.append(pred)
-        if stop_at is not None and out.ious[-1] >= stop_at and len(out.ious) >= min_clicks:
-            break
-    return out
+    session = Session(segmenter, sample.image, threshold=threshold)
+    return run_robot(session, robot, sample.mask, sample.ignore, n_clicks, stop_at=stop_at, min_steps=min_clicks,
+                     keep_masks=keep_masks, choice=choice)
 
 
 @dataclass
@@ -119,6 +94,9 @@ class EvaluationResult:
         targets: the IoU targets of NoC/NoF, e.g. ``(0.85, 0.90)``.
         total_seconds: wall-clock time of the whole evaluation (robot, predictions and metrics).
         stop_at: the early-stop IoU used, or None (every sample ran all clicks).
+        choice: how one of K candidate masks was picked: ``"score"`` (highest predicted score, SAM's
+            protocol) or ``"oracle"`` (best IoU against the ground truth).
+        max_candidates: the largest K the method returned (1: a single-mask method).
     """
 
     method: str
@@ -129,6 +107,8 @@ class EvaluationResult:
     targets: tuple[float, ...] = (0.85, 0.90)
     total_seconds: float = 0.0
     stop_at: float | None = None
+    choice: str = "score"
+    max_candidates: int = 1
 
     @property
     def n_samples(self) -> int:
@@ -162,6 +142,8 @@ class EvaluationResult:
         """The headline figures as a flat dict (what the CLI prints and ``--json`` writes)."""
         out = {"method": self.method, "dataset": self.dataset, "samples": self.n_samples,
                "max_clicks": self.max_clicks}
+        if self.max_candidates > 1:  # several candidate masks: say which one counted
+            out["choice"] = self.choice
         for t, v in self.noc.items():
             out[f"NoC@{round(t * 100)}"] = round(v, 2)
         for t, v in self.nof.items():
@@ -175,6 +157,7 @@ class EvaluationResult:
     def to_dict(self) -> dict:
         """Everything, JSON-ready: the summary, the curve and the per-sample sequences."""
         return {**self.summary(), "targets": list(self.targets), "stop_at": self.stop_at,
+                "choice": self.choice, "max_candidates": self.max_candidates,
                 "curve": [round(float(v), 4) for v in self.curve()],
                 "ious": self.ious, "seconds": self.seconds}
 
@@ -183,21 +166,15 @@ class EvaluationResult:
         return results_table([self])
 
     def plot(self, ax=None, **kwargs):
-        """Draw the NoC–IoU curve (mean IoU after each click) on ``ax`` (a new figure if None); returns ax."""
-        import matplotlib.pyplot as plt
+        """Draw the NoC–IoU curve (mean IoU after each click) on ``ax`` (a new figure if None); returns ax.
 
-        if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.5))
-        k = np.arange(1, self.max_clicks + 1)
-        ax.plot(k, self.curve(), marker="o", ms=3, label=kwargs.pop("label", f"{self.method} ({self.dataset})"), **kwargs)
-        for t in self.targets:
-            ax.axhline(t, color="grey", lw=0.8, ls=":")
-        ax.set_xlabel("number of clicks")
-        ax.set_ylabel("mean IoU")
-        ax.set_xlim(1, self.max_clicks)
-        ax.set_xticks(k[::2] if self.max_clicks > 10 else k)
-        ax.legend(loc="lower right")
-        return ax
+        ``label`` names the curve (default ``"method (dataset)"``); other ``kwargs`` go to ``ax.plot``.
+        The drawing is :func:`iseg_course.plotting.noc_iou_curves` with this result's targets.
+        """
+        from .plotting import noc_iou_curves
+
+        label = kwargs.pop("label", None)
+        return noc_iou_curves([self], ax=ax, targets=self.targets, labels=None if label is None else [label], **kwargs)
 
 
 def results_table(results: Sequence[EvaluationResult]) -> str:
@@ -214,13 +191,13 @@ def results_table(results: Sequence[EvaluationResult]) -> str:
     return "\n".join(lines)
 
 
-def _run_one(segmenter, sample, robot, max_clicks, stop_at):
+def _run_one(segmenter, sample, robot, max_clicks, stop_at, choice):
     try:
         res = simulate_clicks(segmenter, sample, max_clicks, robot=robot, stop_at=stop_at, keep_masks=False,
-                              min_clicks=max(IOU_AT_K))
+                              min_clicks=max(IOU_AT_K), choice=choice)
     except ValueError as e:  # e.g. an empty ground-truth mask: say which sample
         raise ValueError(f"sample {sample.name!r}: {e}") from e
-    return sample.name, res.ious, res.seconds
+    return sample.name, res.ious, res.seconds, max(res.candidates, default=1)
 
 
 def _pool_init(segmenter, robot) -> None:
@@ -229,9 +206,9 @@ def _pool_init(segmenter, robot) -> None:
 
 
 def _pool_run(args):
-    sample, max_clicks, stop_at = args
+    sample, max_clicks, stop_at, choice = args
     segmenter, robot = _WORKER
-    return _run_one(segmenter, sample, robot, max_clicks, stop_at)
+    return _run_one(segmenter, sample, robot, max_clicks, stop_at, choice)
 
 
 def evaluate(
@@ -246,6 +223,7 @@ def evaluate(
     workers: int = 1,
     method: str | None = None,
     dataset_name: str | None = None,
+    choice: str = "score",
 ) -> EvaluationResult:
     """Evaluate a Segmenter with a robot user on every sample of a dataset (the NoC protocol).
 
@@ -259,7 +237,7 @@ def evaluate(
     Args:
         segmenter: any :class:`~iseg_course.segmenter.Segmenter`.
         dataset: a sequence of :class:`~iseg_course.data.Sample` (e.g. ``load_dataset("grabcut")``).
-        robot: ``robot(gt, pred, ignore, clicked) -> Click | None`` (default: the RITM clicker; seeded
+        robot: ``robot(gt, pred, ignore, previous) -> Interaction | None`` (default: the RITM clicker; seeded
             robots from ``iseg_course.robot.make_click_robot``).
         max_clicks: click budget per sample (20 in the papers); also the NoC of a sample never reaching a target.
         targets: IoU targets for NoC and NoF, each in ``(0, 1]``.
@@ -272,6 +250,9 @@ def evaluate(
             with ``spawn``: a script calling ``evaluate(..., workers=2)`` needs the usual
             ``if __name__ == "__main__":`` guard.
         method, dataset_name: names for the tables (default: the class name / the dataset's ``name``).
+        choice: for methods that return K candidate masks, ``"score"`` (the highest predicted score counts,
+            SAM's protocol) or ``"oracle"`` (the best-IoU candidate counts, SAM's upper bound); the result
+            records which.
 
     Returns:
         An :class:`EvaluationResult` (per-sample IoU sequences and seconds; NoC, NoF, IoU@k, curve, table, plot).
@@ -288,6 +269,8 @@ def evaluate(
         raise ValueError(f"expected IoU targets in (0, 1], got {targets}")
     if workers < 1:
         raise ValueError(f"expected workers >= 1, got {workers}")
+    if choice not in CHOICES:
+        raise ValueError(f"unknown choice {choice!r}; expected one of {CHOICES}")
     samples = list(dataset) if limit is None else [dataset[i] for i in range(min(int(limit), len(dataset)))]
     if not samples:
         raise ValueError("the dataset is empty: nothing to evaluate")
@@ -297,12 +280,13 @@ def evaluate(
     dataset_name = dataset_name or getattr(dataset, "name", None) or "dataset"
     ious: dict[str, list[float]] = {}
     seconds: dict[str, list[float]] = {}
+    k_max = 1
     t0 = time.perf_counter()
     bar = tqdm(total=len(samples), desc=f"{method} on {dataset_name}", disable=not progress, unit="image")
     if workers == 1:
         for s in samples:
-            name, i, sec = _run_one(segmenter, s, robot, max_clicks, stop_at)
-            ious[name], seconds[name] = i, sec
+            name, i, sec, k = _run_one(segmenter, s, robot, max_clicks, stop_at, choice)
+            ious[name], seconds[name], k_max = i, sec, max(k_max, k)
             bar.update(1)
     else:
         try:
@@ -317,15 +301,17 @@ def evaluate(
                                  initargs=(segmenter, robot)) as pool:
             order = [s.name for s in samples]
             done = {}
-            for name, i, sec in pool.map(_pool_run, [(s, max_clicks, stop_at) for s in samples]):
+            for name, i, sec, k in pool.map(_pool_run, [(s, max_clicks, stop_at, choice) for s in samples]):
                 done[name] = (i, sec)
+                k_max = max(k_max, k)
                 bar.update(1)
             for name in order:
                 ious[name], seconds[name] = done[name]
     bar.close()
     return EvaluationResult(method=method, dataset=dataset_name, ious=ious, seconds=seconds,
                             max_clicks=int(max_clicks), targets=targets,
-                            total_seconds=time.perf_counter() - t0, stop_at=stop_at)
+                            total_seconds=time.perf_counter() - t0, stop_at=stop_at, choice=choice,
+                            max_candidates=k_max)
 
 
 def default_workers() -> int:

@@ -43,7 +43,7 @@ from typing import Iterable, Sequence
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+from .data import REPO_ROOT as REPO  # noqa: E402
 SOLUTIONS_DIR = REPO / "solutions"
 LESSONS_DIR = REPO / "lessons"
 BUILD_DIR = REPO / "build"

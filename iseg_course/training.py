@@ -23,62 +23,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import Sample, load_dataset
+from .data import CatSplit, Sample, cat_split, load_samples  # noqa: F401 - re-exported: lesson 07 imports them here
 from .metrics import iou
-from .models.click_model import ClickUNet, click_maps
+from .models import ClickUNet, click_maps
 from .robot import ritm_click
+from .session import robot_step
 
 #: Label values of the training targets: background, object, ignored (trimap border, GrabCut band).
 BACKGROUND, OBJECT, IGNORE = 0, 1, 2
-
-
-# ------------------------------------------------------------------------------------------------ data split
-@dataclass
-class CatSplit:
-    """Names of the cats in ``data/cats`` used by lesson 07 (all lists sorted by the seeded draw).
-
-    Attributes:
-        train: the 90 training cats of the 100 labelled ones.
-        test: the 10 test cats.
-        other: 100 further cats (any source) for evaluation on unseen images.
-        rest: every cat not in ``test`` (the "all labelled cats" training configuration).
-    """
-
-    train: list[str]
-    test: list[str]
-    other: list[str]
-    rest: list[str]
-
-
-def cat_split(n_labelled: int = 100, n_test: int = 10, n_other: int = 100, seed: int = 0) -> CatSplit:
-    """Draw the lecture's "100 labelled cats, 90 train / 10 test" reproducibly from ``data/cats``.
-
-    The Oxford-IIIT Pet cats (``ox_*``, with trimap ignore borders) come first, in a seeded random order;
-    the first ``n_labelled`` are the labelled cats, the last ``n_test`` of those the test set. ``other``
-    is a seeded draw of ``n_other`` cats from the remaining ones (Oxford, feral and Kaggle cats).
-
-    Raises ValueError if the counts do not fit (``0 < n_test < n_labelled``, enough cats).
-    """
-    names = load_dataset("cats").names
-    if not (0 < n_test < n_labelled) or n_labelled + n_other > len(names):
-        raise ValueError(f"expected 0 < n_test < n_labelled and n_labelled + n_other <= {len(names)}, "
-                         f"got n_labelled={n_labelled}, n_test={n_test}, n_other={n_other}")
-    rng = np.random.default_rng(seed)
-    oxford = sorted(n for n in names if n.startswith("ox_"))
-    others = sorted(n for n in names if not n.startswith("ox_"))
-    ordered = [str(n) for n in rng.permutation(oxford)] + [str(n) for n in rng.permutation(others)]
-    labelled = ordered[:n_labelled]
-    remaining = ordered[n_labelled:]
-    other = [remaining[i] for i in rng.permutation(len(remaining))[:n_other]]
-    test = labelled[-n_test:]
-    return CatSplit(train=labelled[:-n_test], test=test, other=other,
-                    rest=[n for n in ordered if n not in set(test)])
-
-
-def load_samples(names: Sequence[str], dataset: str = "cats") -> list[Sample]:
-    """The samples of ``dataset`` with these names, in this order (KeyError names a missing one)."""
-    ds = load_dataset(dataset)
-    return [ds[n] for n in names]
 
 
 # ------------------------------------------------------------------------------------------------ config
@@ -148,20 +100,13 @@ class History:
 
 
 def plot_history(history: History | dict, ax=None):
-    """Train and test loss per epoch (the lecture's "Loss on Train & Test" plot). Returns the axes."""
-    import matplotlib.pyplot as plt
+    """Train and test loss per epoch (the lecture's "Loss on Train & Test" plot). Returns the axes.
 
-    h = history.to_dict() if isinstance(history, History) else history
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3))
-    epochs = np.arange(1, len(h["train_loss"]) + 1)
-    ax.plot(epochs, h["train_loss"], "o-", label="train loss")
-    ax.plot(epochs, h["test_loss"], "s-", label="test loss")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (BCE + Dice)")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    return ax
+    The drawing is :func:`iseg_course.plotting.loss_curves`.
+    """
+    from .plotting import loss_curves
+
+    return loss_curves(history, ax)
 
 
 # ------------------------------------------------------------------------------------------------ tensors
@@ -266,8 +211,8 @@ def simulate_training_clicks(model, images: torch.Tensor, labels: np.ndarray, n_
     autocast = torch.autocast("cuda", dtype=torch.float16) if amp and device.type == "cuda" else nullcontext()
     all_logits = []
     for k in range(n_clicks):
-        for i in range(b):
-            click = robot(gts[i], preds[i], ignores[i], clicks[i])
+        for i in range(b):  # the session's robot turn, once per image of the batch
+            click = robot_step(robot, gts[i], preds[i], ignores[i], clicks[i])
             if click is not None:
                 clicks[i].append(click)
         maps = np.stack([click_maps(c, (s, s), kind, radius) for c in clicks])

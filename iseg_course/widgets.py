@@ -48,14 +48,17 @@ import io
 import json
 import math
 import os
-import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from .interactions import Box, Click, Interactions, Scribble, to_dict
-from .segmenter import check_image
+from .overlay import (_COMMANDS, _FAST_PUT, _STROKE_WIDTH, BOX_COLOUR, MASK_RGB, NEGATIVE_COLOUR,  # noqa: F401
+                      POSITIVE_COLOUR, _box, _display_scale, _dots, _overlay_png, _stroke, overlay_rgba)
+from .segmenter import accepted_kinds
+from .session import Session
+from .validate import number
 
 try:  # ipywidgets / ipycanvas are dependencies of the package; keep the import error readable
     import ipywidgets as widgets
@@ -74,105 +77,21 @@ MODES: dict[str, str] = {
     "box": "box",
 }
 
-POSITIVE_COLOUR = "#00c853"  # green: object
-NEGATIVE_COLOUR = "#ff1744"  # red: background
-BOX_COLOUR = "#ffd600"  # yellow: bounding box
-MASK_RGB = (30, 144, 255)  # overlay colour of the predicted object (dodger blue)
-
 _KEYS = {"p": "positive", "n": "negative", "s": "scribble", "d": "negative_scribble", "b": "box"}
-_CLICK_RADIUS = 5.0  # canvas pixels
-_STROKE_WIDTH = 3.0  # canvas pixels
+_MODE_KIND = {"positive": "click", "negative": "click", "scribble": "scribble", "negative_scribble": "scribble",
+              "box": "box"}
+_TOOLTIPS = {
+    "positive": "left click = object (key p)",
+    "negative": "left click = background (key n)",
+    "scribble": "drag to draw an object stroke (key s)",
+    "negative_scribble": "drag to draw a background stroke (key d)",
+    "box": "drag to draw a bounding box (key b)",
+}
 _LAYERS = 4  # image, overlay, interactions, live stroke/box (the top layer receives the mouse events)
 
 
-def overlay_rgba(mask: np.ndarray, opacity: float, colour: tuple[int, int, int] = MASK_RGB, outline: bool = True) -> np.ndarray:
-    """RGBA image of a mask overlay: ``colour`` at ``opacity`` inside the mask, transparent outside.
-
-    Args:
-        mask: ``(h, w)`` bool mask at display (canvas) resolution.
-        opacity: alpha of the filled region in ``[0, 1]``.
-        colour: RGB fill colour (0..255).
-        outline: draw the mask's inner boundary (4-neighbourhood) fully opaque, so the object stays
-            visible at opacity 0.
-
-    Returns:
-        ``(h, w, 4) uint8`` RGBA array.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim != 2:
-        raise ValueError(f"expected a (h, w) mask, got shape {mask.shape}")
-    alpha = int(round(255 * float(np.clip(opacity, 0.0, 1.0))))
-    lut = np.array([(0, 0, 0, 0), (*colour, alpha), (*colour, 255)], dtype=np.uint8)
-    code = _overlay_codes(mask, outline)
-    rgba = lut[code]
-    return rgba
-
-
-def _overlay_codes(mask: np.ndarray, outline: bool = True) -> np.ndarray:
-    """``(h, w) uint8``: 0 outside the mask, 1 inside, 2 on its inner boundary (4-neighbourhood)."""
-    code = mask.astype(np.uint8)
-    if outline and mask.any():
-        inner = mask.copy()
-        inner[1:, :] &= mask[:-1, :]
-        inner[:-1, :] &= mask[1:, :]
-        inner[:, 1:] &= mask[:, :-1]
-        inner[:, :-1] &= mask[:, 1:]
-        code += mask & ~inner
-    return code
-
-
-def _overlay_png(mask: np.ndarray, opacity: float, colour: tuple[int, int, int] = MASK_RGB) -> bytes:
-    """The overlay of :func:`overlay_rgba` as a palette PNG (1 byte per pixel, fast zlib level 1).
-
-    About 10x faster to encode than the RGBA PNG ipycanvas' ``put_image_data`` makes, which keeps the
-    click -> overlay latency low on large canvases.
-    """
-    from PIL import Image
-
-    code = _overlay_codes(np.asarray(mask, dtype=bool))
-    im = Image.frombytes("P", (code.shape[1], code.shape[0]), code.tobytes())
-    im.putpalette([0, 0, 0, *colour, *colour])
-    alpha = int(round(255 * float(np.clip(opacity, 0.0, 1.0))))
-    buf = io.BytesIO()
-    im.save(buf, format="PNG", transparency=bytes([0, alpha, 255]), compress_level=1)
-    return buf.getvalue()
-
-
-def _fast_put_available() -> bool:
-    """True when this ipycanvas sends ``putImageData`` as (x, y) + one encoded-image buffer, as 0.13/0.14 do.
-
-    Then the widget sends its own palette PNG; otherwise it falls back to the public ``put_image_data``.
-    """
-    try:
-        from ipycanvas.canvas import COMMANDS, Canvas, _CanvasManager
-
-        return "putImageData" in COMMANDS and callable(getattr(_CanvasManager, "send_draw_command", None)) and hasattr(
-            Canvas, "_canvas_manager"
-        )
-    except ImportError:  # pragma: no cover
-        return False
-
-
-_FAST_PUT = _fast_put_available()
-if _FAST_PUT:
-    from ipycanvas.canvas import COMMANDS as _COMMANDS
-
-
-def _display_scale(h: int, w: int, canvas_size: int) -> float:
-    """Canvas pixels per image pixel: shrink to fit ``canvas_size``, enlarge small images by an integer factor."""
-    longest = max(h, w)
-    if longest > canvas_size:
-        return canvas_size / longest
-    return float(max(1, min(8, canvas_size // longest)))
-
-
 def _finite_number(v, what: str) -> float:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a number, got {type(v).__name__}")
-    v = float(v)
-    if not math.isfinite(v):
-        raise ValueError(f"{what} must be finite, got {v}")
-    return v
+    return number(v, what)
 
 
 class SegmentationWidget(widgets.VBox):
@@ -205,6 +124,10 @@ class SegmentationWidget(widgets.VBox):
                     f"expected a Segmenter with set_image(image) and predict(interactions, prev_mask=None); "
                     f"{type(segmenter).__name__} has no {method}()"
                 )
+        self._modes = [m for m in MODES if _MODE_KIND[m] in accepted_kinds(segmenter)]
+        if not self._modes:
+            raise ValueError(f"{type(segmenter).__name__} accepts none of the widget's interactions (clicks, "
+                             "scribbles, boxes)")
         if isinstance(canvas_size, (bool, np.bool_)) or not isinstance(canvas_size, (int, np.integer)):
             raise TypeError(f"canvas_size must be an int (pixels), got {type(canvas_size).__name__}")
         if canvas_size < 16:
@@ -215,25 +138,30 @@ class SegmentationWidget(widgets.VBox):
 
         self._segmenter = segmenter
         self._canvas_size = int(canvas_size)
-        self._t0 = time.perf_counter()
-        self._log: list[dict] = []
+        self._session: Session | None = None
         self._callbacks: list[Callable] = []
         self._drag: dict | None = None  # stroke or box being drawn: {"kind", "points" (image px), "positive"}
 
         self._canvas = MultiCanvas(_LAYERS, width=16, height=16)
         self._mode_buttons = widgets.ToggleButtons(
-            options=[(label, value) for value, label in MODES.items()],
-            value="positive",
+            options=[(MODES[m], m) for m in self._modes],
+            value=self._modes[0],
             description="",
-            tooltips=[
-                "left click = object (key p)",
-                "left click = background (key n)",
-                "drag to draw an object stroke (key s)",
-                "drag to draw a background stroke (key d)",
-                "drag to draw a bounding box (key b)",
-            ],
+            tooltips=[_TOOLTIPS[m] for m in self._modes],
             style={"button_width": "92px"},
         )
+        # modes this method cannot take, greyed out (a disabled group with nothing selected)
+        unavailable = [m for m in MODES if m not in self._modes]
+        self._unavailable_modes = widgets.ToggleButtons(
+            options=[(MODES[m], m) for m in unavailable], value=None, disabled=True,
+            tooltips=[f"{type(segmenter).__name__} does not accept this interaction" for _ in unavailable],
+            style={"button_width": "92px"}, layout=widgets.Layout(display="flex" if unavailable else "none"),
+        )
+        self._candidate_buttons = widgets.ToggleButtons(
+            options=[], value=None, description="masks", tooltips=[],
+            style={"button_width": "110px"}, layout=widgets.Layout(display="none"),
+        )
+        self._candidate_buttons.observe(lambda change: self._safe(self._on_candidate, change["new"]), names="value")
         small = dict(layout=widgets.Layout(width="84px"))
         self._undo_button = widgets.Button(description="undo", icon="undo", tooltip="remove the last interaction (key u)", **small)
         self._reset_button = widgets.Button(description="reset", icon="trash", tooltip="remove all interactions", **small)
@@ -254,11 +182,14 @@ class SegmentationWidget(widgets.VBox):
         self._canvas.on_key_down(lambda key, shift, ctrl, meta: self._safe(self.handle_key_down, key, shift, ctrl, meta))
         self._canvas.on_client_ready(lambda: self._safe(self.redraw))
 
+        self._redo_button = widgets.Button(description="redo", icon="repeat", tooltip="put back the last undone interaction (key r)", **small)
+        self._redo_button.on_click(lambda _b: self._safe(self.redo))
         toolbar = widgets.HBox(
-            [self._mode_buttons, self._undo_button, self._reset_button, self._opacity_slider],
+            [self._mode_buttons, self._unavailable_modes, self._undo_button, self._redo_button, self._reset_button,
+             self._opacity_slider],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
-        super().__init__([toolbar, self._canvas, self._status])
+        super().__init__([toolbar, self._candidate_buttons, self._canvas, self._status])
         self.add_class("iseg-segmentation-widget")
         self._set_image(image, log=False)
 
@@ -271,8 +202,11 @@ class SegmentationWidget(widgets.VBox):
         self._set_image(image, log=True)
 
     def _set_image(self, image: np.ndarray, log: bool) -> None:
-        image = check_image(image)
-        self._segmenter.set_image(image)
+        if self._session is None:
+            self._session = Session(self._segmenter, image, keep_going=True)
+        else:
+            self._session.set_image(image)
+        image = self._session.image
         h, w = image.shape[:2]
         self._image = image
         scale = _display_scale(h, w, self._canvas_size)
@@ -292,19 +226,14 @@ class SegmentationWidget(widgets.VBox):
             shown = np.asarray(Image.fromarray(image).resize((cw, ch), Image.Resampling.LANCZOS))
         # RGBA so ipycanvas sends it as lossless PNG (an RGB array would be sent as JPEG)
         self._shown_rgba = np.dstack([shown, np.full((ch, cw), 255, np.uint8)])
-        self._interactions = Interactions()
-        self._history: list[np.ndarray] = []  # probabilities shown after each interaction (for undo)
-        self._probabilities = np.zeros((h, w), dtype=np.float32)
         self._last_latency_ms: float | None = None
         self._last_predict_ms: float | None = None
-        self._last_error: str | None = None
         self._drag = None
         self._canvas.width, self._canvas.height = cw, ch
         # show one canvas pixel per CSS pixel (else the output area stretches the canvas to its width);
         # the frontend maps mouse positions through the element's on-page box either way
         self._canvas.layout.width, self._canvas.layout.height = f"{cw}px", f"{ch}px"
-        if log:
-            self._append_log({"event": "set_image", "image_shape": [h, w]})
+        self._show_candidates()
         self.redraw()
         self._set_status()
         if log:
@@ -359,17 +288,35 @@ class SegmentationWidget(widgets.VBox):
     @property
     def mask(self) -> np.ndarray:
         """The current mask, ``(H, W) bool`` (probabilities >= 0.5); a copy."""
-        return self._probabilities >= 0.5
+        return self._session.mask
 
     @property
     def probabilities(self) -> np.ndarray:
-        """The last good prediction, ``(H, W) float32`` in ``[0, 1]`` (zeros before any); a copy."""
-        return self._probabilities.copy()
+        """The last good prediction (the chosen candidate), ``(H, W) float32`` in ``[0, 1]`` (zeros before
+        any); a copy."""
+        return self._session.probabilities.copy()
 
     @property
     def interactions(self) -> Interactions:
-        """The interactions so far (a copy of the widget's ordered :class:`Interactions` log)."""
-        return self._interactions.copy()
+        """The interactions so far (a copy of the session's ordered :class:`Interactions` log)."""
+        return self._session.interactions
+
+    @property
+    def session(self) -> Session:
+        """The :class:`~iseg_course.session.Session` this widget shows (its events, steps, predictions)."""
+        return self._session
+
+    @property
+    def candidates(self) -> int:
+        """K, the number of candidate masks of the current prediction (1 for single-mask methods)."""
+        p = self._session.prediction
+        return 1 if p is None else p.k
+
+    @property
+    def chosen(self) -> int:
+        """Index of the candidate mask shown (0 for single-mask methods)."""
+        p = self._session.prediction
+        return 0 if p is None else p.chosen
 
     @property
     def log(self) -> list[dict]:
@@ -383,7 +330,7 @@ class SegmentationWidget(widgets.VBox):
         ``"predict_ms"`` (the segmenter's share), ``"n_interactions"``, ``"mask_area"`` (pixels) and
         ``"error"`` (the segmenter's error message, or None).
         """
-        return [dict(e) for e in self._log]
+        return self._session.log
 
     @property
     def last_latency_ms(self) -> float | None:
@@ -398,7 +345,7 @@ class SegmentationWidget(widgets.VBox):
     @property
     def last_error(self) -> str | None:
         """The last segmenter error message shown in the status line (None after a good prediction)."""
-        return self._last_error
+        return self._session.last_error
 
     @property
     def status(self) -> str:
@@ -415,6 +362,9 @@ class SegmentationWidget(widgets.VBox):
     def mode(self, value: str) -> None:
         if value not in MODES:
             raise ValueError(f"unknown mode {value!r}; expected one of {list(MODES)}")
+        if value not in self._modes:
+            raise ValueError(f"{type(self._segmenter).__name__} does not accept {MODES[value]!r} "
+                             f"(mode {value!r}); available modes: {self._modes}")
         self._mode_buttons.value = value
 
     @property
@@ -454,31 +404,39 @@ class SegmentationWidget(widgets.VBox):
 
     def undo(self) -> None:
         """Remove the newest interaction and show the prediction from before it (no new prediction)."""
-        t = self._now()
-        removed = self._interactions.undo()
         self._drag = None
-        if removed is None:
+        if self._session.undo() is None:
             self._set_status(note="nothing to undo")
             return
-        self._history.pop()
-        self._probabilities = self._history[-1].copy() if self._history else np.zeros_like(self._probabilities)
-        self._last_error = None
-        self._append_log({"event": "undo", "removed": to_dict(removed)}, t=t)
-        self.redraw(image=False)
-        self._set_status(note="undone")
-        self._notify()
+        self._after_change("undone")
+
+    def redo(self) -> None:
+        """Put back the interaction the last undo removed, with its prediction (no new prediction)."""
+        self._drag = None
+        if self._session.redo() is None:
+            self._set_status(note="nothing to redo")
+            return
+        self._after_change("redone")
 
     def reset(self) -> None:
         """Remove all interactions and clear the mask (the log keeps a ``"reset"`` event)."""
-        t = self._now()
-        self._interactions.clear()
-        self._history.clear()
         self._drag = None
-        self._probabilities = np.zeros_like(self._probabilities)
-        self._last_error = None
-        self._append_log({"event": "reset"}, t=t)
+        self._session.reset()
+        self._after_change("reset")
+
+    def choose(self, index: int) -> None:
+        """Show candidate mask ``index`` (0-based) of the current prediction; it is fed back on the next
+        interaction. Keys ``1``..``9`` and the "masks" buttons do the same.
+
+        Raises RuntimeError before any prediction, IndexError for a candidate that does not exist.
+        """
+        self._session.choose(index, source="api")
+        self._after_change(f"mask {int(index) + 1} chosen")
+
+    def _after_change(self, note: str) -> None:
+        self._show_candidates()
         self.redraw(image=False)
-        self._set_status(note="reset")
+        self._set_status(note=note)
         self._notify()
 
     def on_update(self, callback: Callable[["SegmentationWidget"], None], remove: bool = False) -> None:
@@ -500,7 +458,7 @@ class SegmentationWidget(widgets.VBox):
         Click modes add a click at once; scribble and box modes start a stroke / box.
         Raises ValueError if the position is outside the canvas.
         """
-        t = self._now()
+        t = self._session.now()
         col, row = self.canvas_to_image(x, y, clip=False)
         mode = self.mode
         if mode in ("positive", "negative"):
@@ -547,75 +505,57 @@ class SegmentationWidget(widgets.VBox):
             self.handle_mouse_up(x, y)
 
     def handle_key_down(self, key: str, shift_key: bool = False, ctrl_key: bool = False, meta_key: bool = False) -> None:
-        """Keyboard shortcuts: p/n/s/d/b switch mode, u or z undo, Escape cancels a stroke/box."""
+        """Keyboard shortcuts: p/n/s/d/b switch mode, u or z undo, r or y redo, 1-9 choose a candidate mask,
+        Escape cancels a stroke/box. A mode key the method does not accept says so in the status line."""
         k = str(key).lower()
         if k in _KEYS:
             self.mode = _KEYS[k]
         elif k in ("u", "z"):
             self.undo()
+        elif k in ("r", "y"):
+            self.redo()
+        elif k.isdigit() and 1 <= int(k) <= self.candidates and self.candidates > 1:
+            self.choose(int(k) - 1)
         elif k == "escape":
             self._drag = None
             self._canvas[3].clear()
 
     # ------------------------------------------------------------------ core update
-    def _now(self) -> float:
-        return time.perf_counter() - self._t0
-
     def _add(self, item, source: str, t: float | None = None) -> None:
-        """Validate, record and predict. Invalid input raises (nothing recorded); a failing segmenter does not."""
-        start = time.perf_counter()
-        t = self._now() if t is None else t
-        item.validate(self._image.shape)  # ValueError for points outside the image, boxes without area
-        self._interactions.add(item)
-        entry = {"event": type(item).__name__.lower(), **{k: v for k, v in to_dict(item).items() if k != "type"}}
-        entry["positive"] = bool(getattr(item, "positive", True))
-        entry["source"] = source
-        prev = self._history[-1] if self._history else None
-        error = None
-        p0 = time.perf_counter()
-        try:
-            out = self._segmenter.predict(self._interactions.copy(), prev_mask=None if prev is None else prev.copy())
-            probs = self._check_prediction(out)
-        except Exception as e:  # noqa: BLE001 - any segmenter failure is shown, the session goes on
-            error = f"{type(e).__name__}: {e}"
-            probs = None
-        p1 = time.perf_counter()
-        if probs is not None:
-            self._probabilities = probs
-            self._last_error = None
-        else:
-            self._last_error = error
-        # the state shown after this interaction (the last good one when it failed), for undo
-        self._history.append(self._probabilities.copy())
+        """Add through the session and redraw. Invalid input raises (nothing recorded); a failing segmenter
+        does not (the session keeps the interaction and the error)."""
+        step = self._session.add(item, source=source, t=t, defer=True)
+        self._show_candidates()
         self.redraw(image=False)
-        end = time.perf_counter()
-        if error is None:
-            self._last_predict_ms = (p1 - p0) * 1e3
-            self._last_latency_ms = (end - start) * 1e3
-        entry.update(
-            latency_ms=None if error else round(self._last_latency_ms, 3),
-            predict_ms=round((p1 - p0) * 1e3, 3),
-            n_interactions=len(self._interactions),
-            mask_area=int(np.count_nonzero(self._probabilities >= 0.5)),
-            error=error,
-        )
-        self._append_log(entry, t=t)
+        event = self._session.finish()
+        if step.error is None:
+            self._last_predict_ms = step.predict_s * 1e3
+            self._last_latency_ms = event.latency_ms
         self._set_status()
         self._notify()
 
-    def _check_prediction(self, out) -> np.ndarray:
-        h, w = self._image.shape[:2]
-        if out is None:
-            raise RuntimeError(f"{type(self._segmenter).__name__}.predict returned None; expected an (H, W) float32 map")
-        probs = np.asarray(out, dtype=np.float32)
-        if probs.shape != (h, w):
-            raise RuntimeError(f"{type(self._segmenter).__name__}.predict returned shape {probs.shape}; expected {(h, w)}")
-        if not np.all(np.isfinite(probs)) or probs.min() < 0.0 or probs.max() > 1.0:
-            raise RuntimeError(f"{type(self._segmenter).__name__}.predict returned values outside [0, 1] (or NaN)")
-        return probs.copy() if probs is out else probs
+    def _show_candidates(self) -> None:
+        """Show the "masks" buttons (with predicted scores) when the prediction has K > 1 candidates."""
+        p = self._session.prediction
+        buttons = self._candidate_buttons
+        self._syncing = True
+        try:
+            if p is None or p.k < 2:
+                buttons.layout.display = "none"
+                buttons.options, buttons.value = [], None
+                return
+            labels = [f"{i + 1}" + ("" if p.scores is None else f" ({float(p.scores[i]):.2f})") for i in range(p.k)]
+            buttons.options = [(label, i) for i, label in enumerate(labels)]
+            buttons.tooltips = [f"show candidate mask {i + 1} (key {i + 1})" for i in range(p.k)]
+            buttons.value = p.chosen
+            buttons.layout.display = "flex"
+        finally:
+            self._syncing = False
 
-    def _append_log(self, entry: dict, t: float | None = None) -> None:
-        self._log.append({"t": round(self._now() if t is None else t, 4), **entry})
+    def _on_candidate(self, index) -> None:
+        if getattr(self, "_syncing", False) or index is None or index == self.chosen:
+            return
+        self.choose(index)
 
     def _notify(self) -> None:
         for cb in list(self._callbacks):
@@ -662,7 +602,7 @@ class SegmentationWidget(widgets.VBox):
 
         Computed before ``hold_canvas`` (whose batching is not exception-safe), so drawing cannot fail midway.
         """
-        mask = self._probabilities >= 0.5
+        mask = self._session.mask
         if not mask.any():
             return None
         shown = mask[self._rows[:, None], self._cols[None, :]]
@@ -684,7 +624,7 @@ class SegmentationWidget(widgets.VBox):
         """Drawing commands for the interactions (computed before ``hold_canvas`` so nothing raises inside)."""
         cmds: list[Callable] = []
         clicks = {True: [], False: []}
-        for it in self._interactions:
+        for it in self._session.interactions:
             if isinstance(it, Click):
                 clicks[it.positive].append(self.image_to_canvas(it.x, it.y))
             elif isinstance(it, Scribble):
@@ -733,14 +673,16 @@ class SegmentationWidget(widgets.VBox):
     # ------------------------------------------------------------------ status and export
     def _set_status(self, note: str | None = None, error: bool = False) -> None:
         h, w = self._image.shape[:2]
-        area = int(np.count_nonzero(self._probabilities >= 0.5))
-        parts = [f"mode: {MODES[self.mode]}", f"{len(self._interactions)} interactions",
+        area = int(np.count_nonzero(self._session.mask))
+        parts = [f"mode: {MODES[self.mode]}", f"{len(self._session)} interactions",
                  f"mask {area} px ({100.0 * area / (h * w):.1f} %)"]
         if self._last_latency_ms is not None:
             parts.append(f"last prediction {self._last_predict_ms:.1f} ms, click\u2192overlay {self._last_latency_ms:.1f} ms")
         text = " \u00b7 ".join(parts)
-        if self._last_error is not None:
-            text = f"segmenter error: {self._last_error} (the interaction is kept: undo it or add another) \u00b7 {text}"
+        if self.candidates > 1:
+            parts.append(f"mask {self.chosen + 1} of {self.candidates} (keys 1-{self.candidates})")
+        if self._session.last_error is not None:
+            text = f"segmenter error: {self._session.last_error} (the interaction is kept: undo it or add another) \u00b7 {text}"
             error = True
         if note:
             text = f"{note} \u00b7 {text}"
@@ -776,8 +718,8 @@ class SegmentationWidget(widgets.VBox):
         doc = {
             "image_shape": list(self._image.shape[:2]),
             "segmenter": type(self._segmenter).__name__,
-            "interactions": [to_dict(i) for i in self._interactions],
-            "log": self._log,
+            "interactions": [to_dict(i) for i in self._session.interactions],
+            "log": self.log,
         }
         self._write(path, json.dumps(doc, indent=1).encode("utf-8"), overwrite)
         return path
@@ -793,31 +735,3 @@ class SegmentationWidget(widgets.VBox):
                 f.write(data)
         except FileExistsError:
             raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
-
-
-def _dots(canvas, xy: np.ndarray, colour: str) -> None:
-    canvas.fill_style = colour
-    canvas.fill_circles(xy[:, 0], xy[:, 1], _CLICK_RADIUS)
-    canvas.stroke_style = "white"
-    canvas.line_width = 1.5
-    canvas.stroke_circles(xy[:, 0], xy[:, 1], _CLICK_RADIUS)
-
-
-def _stroke(canvas, pts: np.ndarray, colour: str) -> None:
-    canvas.stroke_style = colour
-    canvas.fill_style = colour
-    canvas.line_width = _STROKE_WIDTH
-    canvas.line_cap = "round"
-    canvas.line_join = "round"
-    if len(pts) == 1:
-        canvas.fill_circle(float(pts[0, 0]), float(pts[0, 1]), _STROKE_WIDTH / 2 + 0.5)
-    else:
-        canvas.stroke_lines(pts)
-
-
-def _box(canvas, rect: tuple[float, float, float, float]) -> None:
-    canvas.stroke_style = BOX_COLOUR
-    canvas.line_width = 2.0
-    canvas.set_line_dash([6, 4])
-    canvas.stroke_rect(*(float(v) for v in rect))
-    canvas.set_line_dash([])

@@ -105,6 +105,9 @@ class GrabCutSegmenter(BaseSegmenter):
     ``predict`` returns ``(H, W) float32`` in ``{0, 1}`` (OpenCV's ``GC_FGD`` and ``GC_PR_FGD`` are object).
     """
 
+    #: every interaction kind, and the previous mask (it seeds the next GrabCut run)
+    accepts = frozenset({"click", "scribble", "box", "extreme_points", "polygon", "mask"})
+
     def __init__(
         self,
         iterations: int = 5,
