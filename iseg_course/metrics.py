@@ -236,17 +236,26 @@ def seconds_per_click(seconds: Sequence[float]) -> float:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _check_log(log) -> list[dict]:
-    if isinstance(log, (str, bytes, dict)) or not isinstance(log, Iterable):
+def _check_log(log) -> list:
+    """The log as :class:`~iseg_course.session.Event` objects (from a Session, its events, a widget's
+    ``log`` of dicts or that log's JSON export). Raises TypeError/ValueError naming a malformed entry."""
+    from .session import Event, Session
+
+    if isinstance(log, Session):
+        return list(log.events)
+    if isinstance(log, (str, bytes, Mapping)) or not isinstance(log, Iterable):
         raise TypeError(f"log must be a list of dicts (SegmentationWidget.log), got {type(log).__name__}")
-    log = list(log)
+    events = []
     for i, e in enumerate(log):
-        if not isinstance(e, Mapping) or "t" not in e or "event" not in e:
-            raise ValueError(f"log entry {i} must be a dict with 't' (seconds) and 'event' keys, got {e!r}")
-        t = e["t"]
+        if not isinstance(e, Event):
+            if not isinstance(e, Mapping) or "t" not in e or "event" not in e:
+                raise ValueError(f"log entry {i} must be a dict with 't' (seconds) and 'event' keys, got {e!r}")
+            e = Event.from_dict(dict(e))
+        t = e.t
         if isinstance(t, bool) or not isinstance(t, (int, float, np.integer, np.floating)) or not np.isfinite(t):
             raise ValueError(f"log entry {i} has a non-numeric time t={t!r} (expected seconds)")
-    return log
+        events.append(e)
+    return events
 
 
 def user_time(log: Sequence[Mapping], start: float | None = None) -> float:
@@ -270,7 +279,7 @@ def user_time(log: Sequence[Mapping], start: float | None = None) -> float:
     log = _check_log(log)
     if not log:
         raise ValueError("the log is empty: expected at least one event")
-    t = np.array([float(e["t"]) for e in log])
+    t = np.array([float(e.t) for e in log])
     if np.any(np.diff(t) < 0):
         raise ValueError("log times must not decrease (entries oldest first)")
     t0 = t[0]
@@ -303,16 +312,19 @@ def scribble_length(interactions) -> float:
         raise TypeError(f"expected Interactions, a list of interactions or a widget log, got {type(interactions).__name__}")
     else:
         items = list(interactions)
+    from .session import Event
+
     total = 0.0
     for i, item in enumerate(items):
-        if isinstance(item, Scribble):
-            total += item.length
-        elif isinstance(item, Mapping):
+        if isinstance(item, Mapping):
             if "event" not in item:
                 raise ValueError(f"log entry {i} has no 'event' key: {item!r}")
-            if item["event"] == "scribble":
-                total += Scribble(tuple(tuple(p) for p in item["points"])).length
-        elif not isinstance(item, (Click, Box, ExtremePoints, Polygon)):
+            item = Event.from_dict(dict(item, t=item.get("t", 0.0)))
+        if isinstance(item, Event):  # every scribble drawn counts, even one undone later
+            item = item.item() if item.event == "scribble" else None
+        if isinstance(item, Scribble):
+            total += item.length
+        elif item is not None and not isinstance(item, (Click, Box, ExtremePoints, Polygon)):
             raise TypeError(f"item {i} is neither an interaction nor a log entry: {item!r}")
     return float(total)
 

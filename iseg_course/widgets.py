@@ -678,9 +678,9 @@ class SegmentationWidget(widgets.VBox):
                  f"mask {area} px ({100.0 * area / (h * w):.1f} %)"]
         if self._last_latency_ms is not None:
             parts.append(f"last prediction {self._last_predict_ms:.1f} ms, click\u2192overlay {self._last_latency_ms:.1f} ms")
-        text = " \u00b7 ".join(parts)
         if self.candidates > 1:
             parts.append(f"mask {self.chosen + 1} of {self.candidates} (keys 1-{self.candidates})")
+        text = " \u00b7 ".join(parts)
         if self._session.last_error is not None:
             text = f"segmenter error: {self._session.last_error} (the interaction is kept: undo it or add another) \u00b7 {text}"
             error = True
