@@ -468,6 +468,69 @@ def test_box_crop_bad_input(banana):
         G.box_uncrop(np.zeros((32, 32)), win)
 
 
+#: (box, margin, size) windows in a 480 x 640 image: the whole image, shrunk and enlarged, square and not,
+#: clipped at the border, fractional box corners.
+CROP_WINDOWS = [(Box(0, 0, 639, 479), 0, 128), (Box(100, 50, 300, 200), 0, (64, 96)),
+                (Box(10.5, 20, 600, 470.5), 30, 256), (Box(0, 0, 30, 30), 50, 64), (Box(200, 100, 260, 300), 3, (512, 40))]
+
+
+@pytest.mark.parametrize("box,margin,size", CROP_WINDOWS)
+def test_crop_window_point_mapping(banana, box, margin, size):
+    """CropWindow maps points with the pixel-centre formula ``(x - x0 + 0.5) * sx - 0.5``, clipped to the grid,
+    and back; it is the window box_crop returns, and its crop is box_crop's."""
+    h, w = banana.mask.shape
+    win = G.CropWindow.around(box, (h, w), margin=margin, size=size)
+    crop, win2 = G.box_crop(banana.image, box, margin=margin, size=size)
+    assert win == win2
+    np.testing.assert_array_equal(win.crop(banana.image), crop)
+    ch, cw = win.size
+    sy, sx = ch / (win.y1 - win.y0), cw / (win.x1 - win.x0)
+    assert win.scale == (sy, sx)
+    rng = np.random.default_rng(0)
+    xs = np.r_[rng.uniform(0, w - 1, 40), win.x0, win.x1 - 1, 0, w - 1]
+    ys = np.r_[rng.uniform(0, h - 1, 40), win.y0, win.y1 - 1, 0, h - 1]
+    ref_x = np.clip((xs - win.x0 + 0.5) * sx - 0.5, 0, cw - 1)
+    ref_y = np.clip((ys - win.y0 + 0.5) * sy - 0.5, 0, ch - 1)
+    for x, y, rx, ry in zip(xs, ys, ref_x, ref_y):
+        cx, cy = win.to_crop(float(x), float(y))
+        assert type(cx) is float and (cx, cy) == (rx, ry)
+    ax, ay = win.to_crop(xs, ys)
+    np.testing.assert_array_equal(ax, ref_x)
+    np.testing.assert_array_equal(ay, ref_y)
+    # back to the image: the inverse wherever the forward map did not clip; always inside the window
+    bx, by = win.to_image(ax, ay)
+    assert np.all((bx >= win.x0) & (bx <= win.x1 - 1) & (by >= win.y0) & (by <= win.y1 - 1))
+    free = (ax > 0) & (ax < cw - 1) & (ay > 0) & (ay < ch - 1)
+    assert free.sum() > 0
+    np.testing.assert_allclose(bx[free], xs[free], atol=1e-9)
+    np.testing.assert_allclose(by[free], ys[free], atol=1e-9)
+
+
+@pytest.mark.parametrize("box,margin,size", CROP_WINDOWS)
+def test_crop_window_uncrop_torch_matches_box_uncrop(banana, box, margin, size):
+    """The tensor uncrop (bilinear F.interpolate, pasted into a map of ``fill``) follows box_uncrop's mapping."""
+    torch = pytest.importorskip("torch")
+    h, w = banana.mask.shape
+    win = G.CropWindow.around(box, (h, w), margin=margin, size=size)
+    prob = np.random.default_rng(1).random(win.size).astype(np.float32)
+    ref = G.box_uncrop(prob, win, interpolation="linear")
+    got = win.uncrop_torch(torch.from_numpy(prob)[None, None])
+    assert tuple(got.shape) == (1, 1, h, w) and got.dtype == torch.float32
+    np.testing.assert_allclose(got[0, 0].numpy(), ref, rtol=0, atol=1e-4)
+    outside = np.ones((h, w), bool)
+    outside[win.slices] = False
+    assert not got[0, 0].numpy()[outside].any()
+    # logits with fill=-inf: probability exactly 0 outside the window, the resized logits' sigmoid inside
+    logits = torch.from_numpy(8 * prob - 4)
+    p = torch.sigmoid(win.uncrop_torch(logits, fill=float("-inf"))).numpy()
+    assert p.shape == (h, w) and not p[outside].any()
+    inside = torch.sigmoid(torch.nn.functional.interpolate(logits[None, None], size=win.window_shape,
+                                                          mode="bilinear", align_corners=False))[0, 0].numpy()
+    np.testing.assert_array_equal(p[win.slices], inside)
+    with pytest.raises(ValueError, match="shape"):
+        win.uncrop_torch(torch.zeros(1, 1, 3, 3))
+
+
 # ---------------------------------------------------------------------------------------------- incremental
 
 

@@ -1,4 +1,4 @@
-"""The click model of the cat working example (iseg_course.models.click_model): the U-Net, its input
+"""The click model of the cat working example (iseg_course.models): the U-Net, its input
 encoding, the Segmenter wrapper on real cats, the evaluation harness and the checkpoint round trip."""
 
 import numpy as np
@@ -322,6 +322,68 @@ def test_load_checkpoint_errors(tmp_path):
     torch.save({"a": 1}, other)
     with pytest.raises(ValueError, match="not an iseg-course"):
         load_checkpoint(other)
+
+
+def _shipped_checkpoint():
+    from iseg_course.data import data_root
+    from iseg_course.models.checkpoint import DEFAULT_CHECKPOINT
+
+    return data_root() / DEFAULT_CHECKPOINT
+
+
+def test_checkpoint_format_is_versioned(tmp_path):
+    from iseg_course.models.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+
+    path = save_checkpoint(tmp_path / "m.pt", _small_unet(), {"v": 1})
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["format"] == CHECKPOINT_FORMAT == "iseg-course checkpoint"
+    assert ckpt["version"] == CHECKPOINT_VERSION and isinstance(ckpt["version"], int)
+    assert ckpt["architecture"] == "ClickUNet"
+
+
+def test_old_format_checkpoint_round_trip(tmp_path):
+    """The shipped file has the format string of before the version number; it loads (as version 1), and
+    saved again it loads back to the same model in the current format."""
+    shipped = _shipped_checkpoint()
+    old = torch.load(shipped, weights_only=True)
+    assert old["format"] == "iseg-course click model v1" and "version" not in old
+    model, meta = load_checkpoint(shipped)
+    assert model.config == old["config"] and meta == old["meta"]
+    path = save_checkpoint(tmp_path / "resaved.pt", model, meta)
+    assert torch.load(path, weights_only=True)["version"] == 1
+    again, meta2 = load_checkpoint(path)
+    assert again.config == model.config and meta2 == meta
+    for (k, a), (k2, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert k == k2 and torch.equal(a, b), k
+
+
+def test_checkpoint_unknown_format_names_found_and_expected(tmp_path):
+    path = save_checkpoint(tmp_path / "m.pt", _small_unet(), {})
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["format"] = "some other model v3"
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match=r"not an iseg-course checkpoint: found format 'some other model v3', "
+                                         r"expected format 'iseg-course checkpoint'"):
+        load_checkpoint(path)
+    torch.save({"a": 1}, path)
+    with pytest.raises(ValueError, match=r"found no 'format' entry.*expected format 'iseg-course checkpoint'"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_newer_version_asks_for_an_update(tmp_path):
+    from iseg_course.models.checkpoint import CHECKPOINT_VERSION
+
+    path = save_checkpoint(tmp_path / "m.pt", _small_unet(), {})
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["version"] = CHECKPOINT_VERSION + 1
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match=rf"checkpoint format version {CHECKPOINT_VERSION + 1} is newer than this "
+                                         rf"iseg-course supports \(max {CHECKPOINT_VERSION}\): update the course"):
+        load_checkpoint(path)
+    ckpt["version"] = "1"
+    torch.save(ckpt, path)
+    with pytest.raises(ValueError, match="version must be an integer"):
+        load_checkpoint(path)
 
 
 def test_cat_click_model_honours_env(tmp_path, monkeypatch):
