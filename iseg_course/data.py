@@ -271,3 +271,52 @@ def load_samples(names: Sequence[str], dataset: str = "cats") -> list[Sample]:
     """The samples of ``dataset`` with these names, in this order (KeyError names a missing one)."""
     ds = load_dataset(dataset)
     return [ds[n] for n in names]
+
+
+# ------------------------------------------------------------------------------------------------ writing
+def write_new_file(path: str | os.PathLike, data: bytes, overwrite: bool = False) -> Path:
+    """Write ``data`` to ``path``, refusing (atomically) to replace an existing file unless ``overwrite``.
+
+    Nothing a student saved is lost by a second run of the same cell. Returns the path.
+
+    Raises:
+        FileExistsError: the file exists and ``overwrite`` is False.
+        FileNotFoundError: the folder does not exist.
+        IsADirectoryError: ``path`` is a folder.
+
+    Used by the widget's and the session's exports (lessons 00, 03, 05).
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder does not exist: {path.parent}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder; expected a file path")
+    try:
+        with open(path, "wb" if overwrite else "xb") as f:  # "x": refuse atomically if it exists
+            f.write(data)
+    except FileExistsError:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
+    return path
+
+
+def save_mask(mask: np.ndarray, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Save an ``(H, W)`` bool mask as an 8-bit PNG (0 = background, 255 = object), the format of the shipped
+    masks (:func:`load_mask` reads it back). Returns the path.
+
+    Raises:
+        ValueError: ``path`` does not end in ``.png`` or the mask is not ``(H, W)``.
+        FileExistsError / FileNotFoundError: see :func:`write_new_file`.
+
+    Used by the widget's "export mask" (lessons 00, 03).
+    """
+    import io
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"masks are saved as PNG; expected a path ending in .png, got {path}")
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"expected an (H, W) mask, got shape {mask.shape}")
+    buf = io.BytesIO()
+    Image.fromarray(mask.astype(bool).astype(np.uint8) * 255, mode="L").save(buf, format="PNG")
+    return write_new_file(path, buf.getvalue(), overwrite)

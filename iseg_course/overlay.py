@@ -8,8 +8,11 @@ colour), yellow = box, blue = the predicted mask. Used by iseg_course.widgets (l
 from __future__ import annotations
 
 import io
+from typing import Callable
 
 import numpy as np
+
+from .interactions import Box, Click, Scribble
 
 POSITIVE_COLOUR = "#00c853"  # green: object
 NEGATIVE_COLOUR = "#ff1744"  # red: background
@@ -129,3 +132,55 @@ def _box(canvas, rect: tuple[float, float, float, float]) -> None:
     canvas.set_line_dash([6, 4])
     canvas.stroke_rect(*(float(v) for v in rect))
     canvas.set_line_dash([])
+
+
+def _to_canvas(x: float, y: float, sx: float, sy: float) -> tuple[float, float]:
+    """Canvas position of the centre of image pixel ``(x, y)``."""
+    return (float(x) + 0.5) * sx, (float(y) + 0.5) * sy
+
+
+def interaction_commands(interactions, sx: float, sy: float) -> list[Callable]:
+    """Drawing commands (callables taking a canvas) for clicks, scribbles and boxes at ``sx``, ``sy`` canvas
+    pixels per image pixel. Computed before ``hold_canvas`` so that nothing raises inside its batch."""
+    cmds: list[Callable] = []
+    clicks: dict[bool, list] = {True: [], False: []}
+    for it in interactions:
+        if isinstance(it, Click):
+            clicks[it.positive].append(_to_canvas(it.x, it.y, sx, sy))
+        elif isinstance(it, Scribble):
+            pts = np.array([_to_canvas(x, y, sx, sy) for x, y in it.points], dtype=float)
+            colour = POSITIVE_COLOUR if it.positive else NEGATIVE_COLOUR
+            cmds.append(lambda c, pts=pts, colour=colour: _stroke(c, pts, colour))
+        elif isinstance(it, Box):
+            x0, y0 = it.x0 * sx, it.y0 * sy
+            x1, y1 = (it.x1 + 1) * sx, (it.y1 + 1) * sy
+            cmds.append(lambda c, r=(x0, y0, x1 - x0, y1 - y0): _box(c, r))
+    for positive, pts in clicks.items():
+        if pts:
+            xy = np.array(pts, dtype=float)
+            colour = POSITIVE_COLOUR if positive else NEGATIVE_COLOUR
+            cmds.append(lambda c, xy=xy, colour=colour: _dots(c, xy, colour))
+    return cmds
+
+
+def draw_live(layer, drag: dict, sx: float, sy: float, segment: bool = False) -> None:
+    """Draw the stroke or box being dragged (``drag``: ``{"kind", "points" (image px), "positive"}``)."""
+    pts = drag["points"]
+    if drag["kind"] == "box":
+        (x0, y0), (x1, y1) = pts[0], pts[-1]
+        xa, xb = sorted((x0, x1))
+        ya, yb = sorted((y0, y1))
+        layer.clear()
+        _box(layer, (xa * sx, ya * sy, (xb + 1 - xa) * sx, (yb + 1 - ya) * sy))
+        return
+    colour = POSITIVE_COLOUR if drag["positive"] else NEGATIVE_COLOUR
+    tail = pts[-2:] if segment and len(pts) > 1 else pts[-1:]
+    xy = np.array([_to_canvas(x, y, sx, sy) for x, y in tail], dtype=float)
+    if len(xy) == 1:
+        layer.fill_style = colour
+        layer.fill_circle(float(xy[0, 0]), float(xy[0, 1]), _STROKE_WIDTH / 2 + 0.5)
+    else:
+        layer.stroke_style = colour
+        layer.line_width = _STROKE_WIDTH
+        layer.line_cap = "round"
+        layer.stroke_line(float(xy[0, 0]), float(xy[0, 1]), float(xy[1, 0]), float(xy[1, 1]))

@@ -387,6 +387,25 @@ class Session:
         """The event log as flat dicts, oldest first (a copy; see :class:`Event`)."""
         return self.events.dicts()
 
+    def export_log(self, path, overwrite: bool = False):
+        """Write ``{"image_shape", "segmenter", "interactions", "log"}`` as JSON; returns the path.
+
+        Raises FileExistsError if the file exists and ``overwrite`` is False (a student's annotation is
+        never lost), FileNotFoundError if the folder does not exist.
+        """
+        from .data import write_new_file
+
+        doc = {"image_shape": list(self.shape), "segmenter": self.name,
+               "interactions": [to_dict(i) for i in self.interactions], "log": self.log}
+        return write_new_file(path, json.dumps(doc, indent=1).encode("utf-8"), overwrite)
+
+    def export_mask(self, path, overwrite: bool = False):
+        """Write the shown mask as an 8-bit PNG (0 / 255); returns the path. Raises ValueError for a path
+        not ending in ``.png``, FileExistsError / FileNotFoundError as :meth:`export_log`."""
+        from .data import save_mask
+
+        return save_mask(self.mask, path, overwrite)
+
 
 # ------------------------------------------------------------------------------------------------ robots
 def robot_step(robot, gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None,

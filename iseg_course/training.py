@@ -355,7 +355,7 @@ class InteractiveTrainer:
     def segmenter(self, device: str | None = None):
         """The trained model as a :class:`~iseg_course.models.ClickSegmenter` (its defaults: Zoom-In, clicked
         components only), on ``device`` (default: the training device)."""
-        from .models.click_model import ClickSegmenter
+        from .models import ClickSegmenter
 
         return ClickSegmenter(model=self.model, meta=self.meta(), device=device or self.device.type)
 

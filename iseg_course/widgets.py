@@ -44,8 +44,6 @@ error is shown in the status line, the interaction that triggered it is kept in 
 from __future__ import annotations
 
 import html
-import io
-import json
 import math
 import os
 from pathlib import Path
@@ -53,9 +51,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .interactions import Box, Click, Interactions, Scribble, to_dict
-from .overlay import (_COMMANDS, _FAST_PUT, _STROKE_WIDTH, BOX_COLOUR, MASK_RGB, NEGATIVE_COLOUR,  # noqa: F401
-                      POSITIVE_COLOUR, _box, _display_scale, _dots, _overlay_png, _stroke, overlay_rgba)
+from .interactions import Box, Click, Interactions, Scribble
+from .overlay import (_COMMANDS, _FAST_PUT, MASK_RGB, _display_scale, _overlay_png,  # noqa: F401 (MASK_RGB: API)
+                      draw_live, interaction_commands, overlay_rgba)
 from .segmenter import accepted_kinds
 from .session import Session
 from .validate import number
@@ -90,10 +88,6 @@ _TOOLTIPS = {
 _LAYERS = 4  # image, overlay, interactions, live stroke/box (the top layer receives the mouse events)
 
 
-def _finite_number(v, what: str) -> float:
-    return number(v, what)
-
-
 class SegmentationWidget(widgets.VBox):
     """Interactive segmentation on an ipycanvas canvas, driven by any Segmenter.
 
@@ -118,27 +112,21 @@ class SegmentationWidget(widgets.VBox):
     """
 
     def __init__(self, segmenter, image: np.ndarray, canvas_size: int = 512, opacity: float = 0.5):
-        for method in ("set_image", "predict"):
-            if not callable(getattr(segmenter, method, None)):
-                raise TypeError(
-                    f"expected a Segmenter with set_image(image) and predict(interactions, prev_mask=None); "
-                    f"{type(segmenter).__name__} has no {method}()"
-                )
-        self._modes = [m for m in MODES if _MODE_KIND[m] in accepted_kinds(segmenter)]
-        if not self._modes:
-            raise ValueError(f"{type(segmenter).__name__} accepts none of the widget's interactions (clicks, "
-                             "scribbles, boxes)")
         if isinstance(canvas_size, (bool, np.bool_)) or not isinstance(canvas_size, (int, np.integer)):
             raise TypeError(f"canvas_size must be an int (pixels), got {type(canvas_size).__name__}")
         if canvas_size < 16:
             raise ValueError(f"canvas_size must be at least 16 pixels, got {canvas_size}")
-        opacity = _finite_number(opacity, "opacity")
+        opacity = number(opacity, "opacity")
         if not 0.0 <= opacity <= 1.0:
             raise ValueError(f"opacity must be in [0, 1], got {opacity}")
 
+        self._session = Session(segmenter, image, keep_going=True)  # checks the segmenter and the image
+        self._modes = [m for m in MODES if _MODE_KIND[m] in accepted_kinds(segmenter)]
+        if not self._modes:
+            raise ValueError(f"{type(segmenter).__name__} accepts none of the widget's interactions (clicks, "
+                             "scribbles, boxes)")
         self._segmenter = segmenter
         self._canvas_size = int(canvas_size)
-        self._session: Session | None = None
         self._callbacks: list[Callable] = []
         self._drag: dict | None = None  # stroke or box being drawn: {"kind", "points" (image px), "positive"}
 
@@ -191,7 +179,7 @@ class SegmentationWidget(widgets.VBox):
         )
         super().__init__([toolbar, self._candidate_buttons, self._canvas, self._status])
         self.add_class("iseg-segmentation-widget")
-        self._set_image(image, log=False)
+        self._set_image(None, log=False)
 
     # ------------------------------------------------------------------ image and geometry
     def set_image(self, image: np.ndarray) -> None:
@@ -202,9 +190,7 @@ class SegmentationWidget(widgets.VBox):
         self._set_image(image, log=True)
 
     def _set_image(self, image: np.ndarray, log: bool) -> None:
-        if self._session is None:
-            self._session = Session(self._segmenter, image, keep_going=True)
-        else:
+        if image is not None:  # None: the session's image, set in __init__
             self._session.set_image(image)
         image = self._session.image
         h, w = image.shape[:2]
@@ -268,8 +254,8 @@ class SegmentationWidget(widgets.VBox):
             TypeError/ValueError: on non-numeric or non-finite coordinates; with ``clip=False`` a position
             more than one canvas pixel outside the canvas raises ValueError.
         """
-        x = _finite_number(x, "canvas x")
-        y = _finite_number(y, "canvas y")
+        x = number(x, "canvas x")
+        y = number(y, "canvas y")
         if not clip and not (-1.0 <= x <= self._cw + 1.0 and -1.0 <= y <= self._ch + 1.0):
             raise ValueError(
                 f"canvas position (x={x}, y={y}) is outside the {self._cw}x{self._ch} canvas "
@@ -320,16 +306,10 @@ class SegmentationWidget(widgets.VBox):
 
     @property
     def log(self) -> list[dict]:
-        """The timed interaction log, oldest first (a copy).
-
-        Each entry is a JSON-ready dict with ``"t"`` (seconds since the widget was created), ``"event"``
-        (``"click"``, ``"scribble"``, ``"box"``, ``"undo"``, ``"reset"``, ``"set_image"``), the image
-        coordinates (``"x"``, ``"y"`` for a click; ``"points"`` for a scribble; ``"x0"``, ``"y0"``,
-        ``"x1"``, ``"y1"`` for a box), ``"positive"``, ``"source"`` (``"mouse"`` or ``"api"``),
-        ``"latency_ms"`` (interaction -> updated overlay, ms; None when nothing was predicted),
-        ``"predict_ms"`` (the segmenter's share), ``"n_interactions"``, ``"mask_area"`` (pixels) and
-        ``"error"`` (the segmenter's error message, or None).
-        """
+        """The timed interaction log, oldest first (a copy): one flat dict per
+        :class:`~iseg_course.session.Event` (``"t"`` seconds since the widget was created, ``"event"``, the
+        interaction's image coordinates, ``"positive"``, ``"source"``, ``"latency_ms"`` interaction ->
+        updated overlay, ``"predict_ms"``, ``"n_interactions"``, ``"mask_area"``, ``"error"``, ...)."""
         return self._session.log
 
     @property
@@ -374,7 +354,7 @@ class SegmentationWidget(widgets.VBox):
 
     @opacity.setter
     def opacity(self, value: float) -> None:
-        value = _finite_number(value, "opacity")
+        value = number(value, "opacity")
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"opacity must be in [0, 1], got {value}")
         self._opacity_slider.value = value
@@ -385,14 +365,14 @@ class SegmentationWidget(widgets.VBox):
 
         Raises TypeError/ValueError if ``(x, y)`` is not a finite point inside the image.
         """
-        self._add(Click(_finite_number(x, "x"), _finite_number(y, "y"), bool(positive)), source="api")
+        self._add(Click(number(x, "x"), number(y, "y"), bool(positive)), source="api")
 
     def scribble(self, points: Iterable[Sequence[float]], positive: bool = True) -> None:
         """Add a scribble through image pixels ``points`` (``[(x, y), ...]``, at least one) and update.
 
         Raises TypeError/ValueError on non-numeric points or points outside the image.
         """
-        pts = [(_finite_number(p[0], "scribble x"), _finite_number(p[1], "scribble y")) for p in points]
+        pts = [(number(p[0], "scribble x"), number(p[1], "scribble y")) for p in points]
         self._add(Scribble(tuple(pts), bool(positive)), source="api")
 
     def box(self, x0: float, y0: float, x1: float, y1: float) -> None:
@@ -400,7 +380,7 @@ class SegmentationWidget(widgets.VBox):
 
         Raises ValueError if a corner is outside the image or the box has no area.
         """
-        self._add(Box(*(_finite_number(v, n) for v, n in zip((x0, y0, x1, y1), ("x0", "y0", "x1", "y1")))), source="api")
+        self._add(Box(*(number(v, n) for v, n in zip((x0, y0, x1, y1), ("x0", "y0", "x1", "y1")))), source="api")
 
     def undo(self) -> None:
         """Remove the newest interaction and show the prediction from before it (no new prediction)."""
@@ -622,53 +602,13 @@ class SegmentationWidget(widgets.VBox):
 
     def _interaction_commands(self) -> list[Callable]:
         """Drawing commands for the interactions (computed before ``hold_canvas`` so nothing raises inside)."""
-        cmds: list[Callable] = []
-        clicks = {True: [], False: []}
-        for it in self._session.interactions:
-            if isinstance(it, Click):
-                clicks[it.positive].append(self.image_to_canvas(it.x, it.y))
-            elif isinstance(it, Scribble):
-                pts = np.array([self.image_to_canvas(x, y) for x, y in it.points], dtype=float)
-                colour = POSITIVE_COLOUR if it.positive else NEGATIVE_COLOUR
-                cmds.append(lambda c, pts=pts, colour=colour: _stroke(c, pts, colour))
-            elif isinstance(it, Box):
-                x0, y0 = it.x0 * self._sx, it.y0 * self._sy
-                x1, y1 = (it.x1 + 1) * self._sx, (it.y1 + 1) * self._sy
-                cmds.append(lambda c, r=(x0, y0, x1 - x0, y1 - y0): _box(c, r))
-        for positive, pts in clicks.items():
-            if pts:
-                xy = np.array(pts, dtype=float)
-                colour = POSITIVE_COLOUR if positive else NEGATIVE_COLOUR
-                cmds.append(lambda c, xy=xy, colour=colour: _dots(c, xy, colour))
-        return cmds
+        return interaction_commands(self._session.interactions, self._sx, self._sy)
 
     def _draw_live(self, segment: bool = False) -> None:
         """Draw the stroke or box being dragged on the top layer."""
-        d = self._drag
-        if d is None:
-            return
-        layer = self._canvas[3]
-        pts = d["points"]
-        if d["kind"] == "box":
-            (x0, y0), (x1, y1) = pts[0], pts[-1]
-            xa, xb = sorted((x0, x1))
-            ya, yb = sorted((y0, y1))
+        if self._drag is not None:
             with hold_canvas():
-                layer.clear()
-                _box(layer, (xa * self._sx, ya * self._sy, (xb + 1 - xa) * self._sx, (yb + 1 - ya) * self._sy))
-            return
-        colour = POSITIVE_COLOUR if d["positive"] else NEGATIVE_COLOUR
-        tail = pts[-2:] if segment and len(pts) > 1 else pts[-1:]
-        xy = np.array([self.image_to_canvas(x, y) for x, y in tail], dtype=float)
-        with hold_canvas():
-            if len(xy) == 1:
-                layer.fill_style = colour
-                layer.fill_circle(float(xy[0, 0]), float(xy[0, 1]), _STROKE_WIDTH / 2 + 0.5)
-            else:
-                layer.stroke_style = colour
-                layer.line_width = _STROKE_WIDTH
-                layer.line_cap = "round"
-                layer.stroke_line(float(xy[0, 0]), float(xy[0, 1]), float(xy[1, 0]), float(xy[1, 1]))
+                draw_live(self._canvas[3], self._drag, self._sx, self._sy, segment)
 
     # ------------------------------------------------------------------ status and export
     def _set_status(self, note: str | None = None, error: bool = False) -> None:
@@ -691,47 +631,10 @@ class SegmentationWidget(widgets.VBox):
         self._status.value = f'<span class="iseg-status" style="color:{colour}">{html.escape(text)}</span>'
 
     def export_mask(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """Write the mask as an 8-bit PNG (0 = background, 255 = object) and return its path.
-
-        Raises:
-            ValueError: if ``path`` does not end in ``.png``.
-            FileExistsError: if the file exists and ``overwrite`` is False (a student's work is never lost).
-            FileNotFoundError: if the folder does not exist.
-        """
-        from PIL import Image
-
-        path = Path(path)
-        if path.suffix.lower() != ".png":
-            raise ValueError(f"export_mask writes a PNG; expected a path ending in .png, got {path}")
-        buf = io.BytesIO()
-        Image.fromarray(self.mask.astype(np.uint8) * 255, mode="L").save(buf, format="PNG")
-        self._write(path, buf.getvalue(), overwrite)
-        return path
+        """Write the mask as an 8-bit PNG (0 = background, 255 = object); see :meth:`Session.export_mask`."""
+        return self._session.export_mask(path, overwrite)
 
     def export_log(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
-        """Write the log as JSON: ``{"image_shape", "segmenter", "interactions", "log"}``; returns the path.
-
-        Raises FileExistsError if the file exists and ``overwrite`` is False, FileNotFoundError if the
-        folder does not exist.
-        """
-        path = Path(path)
-        doc = {
-            "image_shape": list(self._image.shape[:2]),
-            "segmenter": type(self._segmenter).__name__,
-            "interactions": [to_dict(i) for i in self._session.interactions],
-            "log": self.log,
-        }
-        self._write(path, json.dumps(doc, indent=1).encode("utf-8"), overwrite)
-        return path
-
-    @staticmethod
-    def _write(path: Path, data: bytes, overwrite: bool) -> None:
-        if not path.parent.is_dir():
-            raise FileNotFoundError(f"folder does not exist: {path.parent}")
-        if path.is_dir():
-            raise IsADirectoryError(f"{path} is a folder; expected a file path")
-        try:
-            with open(path, "wb" if overwrite else "xb") as f:  # "x": refuse atomically if it exists
-                f.write(data)
-        except FileExistsError:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it") from None
+        """Write the log as JSON (``{"image_shape", "segmenter", "interactions", "log"}``); see
+        :meth:`Session.export_log`."""
+        return self._session.export_log(path, overwrite)
