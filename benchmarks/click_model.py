@@ -43,13 +43,14 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from _machine import machine_info  # noqa: E402
 
-from iseg_course.classical.graphcut import GraphCutSegmenter  # noqa: E402
+from iseg_course import methods  # noqa: E402
 from iseg_course.data import load_dataset  # noqa: E402
 from iseg_course.evaluation import evaluate  # noqa: E402
 from iseg_course.interactions import Interactions  # noqa: E402
 from iseg_course.models import ClickSegmenter, load_checkpoint, save_checkpoint  # noqa: E402
 from iseg_course.robot import ritm_click  # noqa: E402
-from iseg_course.training import TrainConfig, cat_split, load_samples, train_cats  # noqa: E402
+from iseg_course.data import cat_split, load_samples  # noqa: E402
+from iseg_course.training import TrainConfig, train_cats  # noqa: E402
 
 LATENCY_BAR_MS = 100
 NOC_RATIO_BAR = 0.6
@@ -121,7 +122,7 @@ def bench_widget(seg, sample, repeats: int, warmup: int = 3) -> dict:
 def noc_rows(click_seg, samples, dataset_name: str, workers: int = 1) -> list[dict]:
     """NoC protocol (RITM robot, 20 clicks, stop at 0.90) for the click model and graph cut."""
     rows = []
-    for seg, method, w in ((click_seg, "click model", 1), (GraphCutSegmenter(), "graphcut", workers)):
+    for seg, method, w in ((click_seg, "click model", 1), (methods.make("graphcut"), "graphcut", workers)):
         res = evaluate(seg, samples, max_clicks=20, stop_at=0.9, workers=w, progress=False, method=method,
                        dataset_name=dataset_name)
         rows.append(res.summary())

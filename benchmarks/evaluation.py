@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine_info  # noqa: E402
 
-from iseg_course.cli import load_method  # noqa: E402
+from iseg_course import methods  # noqa: E402
 from iseg_course.data import load_dataset  # noqa: E402
 from iseg_course.evaluation import default_workers, evaluate  # noqa: E402
 
@@ -34,7 +34,7 @@ PUBLISHED = {"graphcut": (7.98, 10.00, 14.22), "geodesic": (13.32, 14.57, 15.96)
 
 
 def run(method: str, dataset: str, workers: int, all_clicks: bool) -> dict:
-    res = evaluate(load_method(method), load_dataset(dataset), workers=workers, progress=False,
+    res = evaluate(methods.make(method), load_dataset(dataset), workers=workers, progress=False,
                    stop_at=None if all_clicks else 0.90, method=method, dataset_name=dataset)
     return res.summary()
 

@@ -159,7 +159,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.evaluate:
         from .classical.graphcut import GraphCutSegmenter
         from .evaluation import evaluate, results_table
-        from .training import load_samples
+        from .data import load_samples
 
         test = load_samples(trainer.test_names)
         click = trainer.segmenter()

@@ -67,7 +67,7 @@ TINY = ["--limit", "2", "--epochs", "1", "--size", "32", "--n-clicks", "2", "--n
 def test_train_cats_writes_a_loadable_checkpoint(tmp_path, capsys):
     """`iseg-course train cats` on 2 + 2 cats for one epoch: per-epoch line, totals, a checkpoint with meta."""
     from iseg_course.models import ClickUNet, load_checkpoint
-    from iseg_course.training import cat_split
+    from iseg_course.data import cat_split
 
     out = tmp_path / "sub" / "cats.pt"
     assert main(["train", "cats", *TINY, "--device", "cpu", "--out", str(out)]) == 0

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from iseg_course import training
-from iseg_course.data import load_dataset
+from iseg_course.data import cat_split, load_dataset, load_samples
 from iseg_course.evaluation import evaluate
 from iseg_course.interactions import Box, Click, Interactions, Scribble
 from iseg_course.metrics import iou
@@ -40,7 +39,7 @@ def seg():
 
 @pytest.fixture(scope="module")
 def test_cats():
-    return training.load_samples(training.cat_split().test)
+    return load_samples(cat_split().test)
 
 
 @pytest.fixture(scope="module")

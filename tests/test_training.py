@@ -7,7 +7,7 @@ import torch
 from scipy import ndimage as ndi
 from torchvision.transforms import v2
 
-from iseg_course.data import Sample, load_dataset
+from iseg_course.data import Sample, cat_split, load_dataset, load_samples
 from iseg_course.models import ClickUNet
 from iseg_course.robot import ritm_click
 from iseg_course.training import (
@@ -15,8 +15,6 @@ from iseg_course.training import (
     OBJECT,
     InteractiveTrainer,
     TrainConfig,
-    cat_split,
-    load_samples,
     make_transform,
     prepare_batch,
     sample_to_tensors,
