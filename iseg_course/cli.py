@@ -70,9 +70,9 @@ def _evaluate(args: argparse.Namespace) -> int:
         segmenter = load_method(args.method)
         robot = None
         if args.robot != "ritm":
-            from .robot import make_click_robot
+            from .robot import make_robot
 
-            robot = make_click_robot(args.robot, seed=args.seed)
+            robot = make_robot(args.robot, seed=args.seed)
         if args.json and Path(args.json).exists() and not args.overwrite:
             raise FileExistsError(f"{args.json} exists; pass --overwrite to replace it")
     except (ValueError, FileNotFoundError, FileExistsError, KeyError) as e:
@@ -228,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N images (sorted by name)")
     p.add_argument("--json", default=None, help="write the summary, curve and per-image IoUs to this file")
     p.add_argument("--overwrite", action="store_true", help="allow --json to replace an existing file")
-    p.add_argument("--robot", default="ritm", help="click robot user (default: ritm; see iseg_course.robot)")
+    from .robot import ROBOT_NAMES
+
+    p.add_argument("--robot", default="ritm", choices=ROBOT_NAMES,
+                   help="robot user (default: ritm, the RITM clicker; scribble and box_then_clicks place other "
+                   "interactions; see iseg_course.robot)")
     p.add_argument("--seed", type=int, default=0, help="seed of a random robot user")
     p.add_argument("--all-clicks", action="store_true",
                    help="run all --max-clicks clicks on every image (exact NoC-IoU curve); by default an image "

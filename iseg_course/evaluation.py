@@ -18,17 +18,16 @@ import os
 import pickle
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
 from . import metrics
 from .data import Sample
-from .robot import ritm_click
+from .robot import Robot, ritm_click
 from .segmenter import Segmenter
 from .session import CHOICES, RobotRun, Session, run_robot
 
-Robot = Callable[..., Any]
 
 #: the k of IoU@k reported by default
 IOU_AT_K = (1, 3, 5)

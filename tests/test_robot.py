@@ -496,3 +496,133 @@ def test_bad_input_raises_clear_errors():
         R.worst_vertex_correction([(0, 0), (5, 0), (5, 5)], gt)
     with pytest.raises(TypeError):
         R.mask_to_polygon(gt, 3.5)
+
+
+# -- the robot protocol: robot(gt, pred, ignore, previous) -> Interaction | None ---------------------------
+
+import pickle  # noqa: E402
+
+from iseg_course.interactions import Interactions  # noqa: E402
+
+
+def _mixed(clicks):
+    """A history with a box, a scribble, extreme points and a polygon around the given clicks."""
+    return [Box(0, 0, 5, 3), Scribble([(2, 1)]), *clicks[:1], ExtremePoints([(1, 1), (2, 1), (4, 2), (2, 2)]),
+            Polygon([(0, 0), (5, 0), (5, 3)]), *clicks[1:]]
+
+
+def test_click_functions_read_only_the_clicks_of_a_mixed_history():
+    gt = np.zeros((4, 6), bool)
+    gt[1:3, 1:5] = True  # as in test_first_pixel_rowmajor_and_clicked_excluded: (1, 1), then (2, 1)
+    empty = np.zeros_like(gt)
+    for previous in (_mixed([]), Interactions(_mixed([]))):  # the scribble point (2, 1) is no click
+        assert ritm_click(gt, empty, None, previous) == Click(1, 1, True)
+    for previous in (_mixed([Click(1, 1)]), tuple(_mixed([Click(1, 1)])), Interactions(_mixed([Click(1, 1)]))):
+        assert ritm_click(gt, empty, None, previous) == Click(2, 1, True)
+        fn, _ = R.error_regions(gt, empty, None, previous)
+        assert not fn[1, 1] and fn[1, 2] and fn.sum() == 7
+
+
+@pytest.mark.parametrize("name", sorted(R.CLICK_ROBOTS))
+def test_click_robots_fit_the_protocol_with_any_history(name, real_cases):
+    _, gt, pred, ignore = real_cases[1]  # banana1, shifted prediction
+    plain, mixed, logged = (R.make_click_robot(name, seed=5) for _ in range(3))
+    clicks, log = [], Interactions(_mixed([]))
+    for _ in range(3):
+        c = plain(gt, pred, ignore, clicks)
+        assert logged(gt, pred, ignore, log) == c and mixed(gt, pred, ignore, list(log)) == c
+        clicks.append(c)
+        log.add(c)
+    assert (c.x, c.y) not in [(k.x, k.y) for k in clicks[:-1]]
+
+
+def test_scribble_robot(real_cases):
+    _, gt, _, ignore = real_cases[0]  # banana1 with its ignore band
+    empty = np.zeros_like(gt)
+    robot = R.ScribbleRobot()
+    first = robot(gt, empty, ignore, [])
+    assert first == R.skeleton_scribble(gt, ignore)[0] and first.positive
+    assert robot(gt, empty, ignore, [Click(3, 3)]) == first  # clicks before: still the first scribble
+    # later: the longest skeleton scribble of the largest error, with its sign
+    for pred in (real_cases[1][2], ndi.binary_dilation(gt, iterations=12)):
+        region, positive = R.largest_error_region(gt, pred, ignore)
+        s = robot(gt, pred, ignore, Interactions([first]))
+        assert s == R.error_scribble(gt, pred, ignore)[0] and s.positive == positive
+        p = _pixels([s])
+        assert region[p[:, 0], p[:, 1]].all()
+    assert not robot(gt, ndi.binary_dilation(gt, iterations=12), ignore, [first]).positive
+    assert robot(gt, gt, ignore, []) is None and robot(gt, gt, ignore, [first]) is None
+    # warped: seeded per sample and step, picklable
+    shaky = R.ScribbleRobot(seed=3, warp_px=4.0)
+    w = shaky(gt, empty, ignore, [])
+    assert w != first and w.positive and w == R.ScribbleRobot(seed=3, warp_px=4.0)(gt, empty, ignore, [])
+    assert pickle.loads(pickle.dumps(shaky))(gt, empty, ignore, []) == w
+    assert R.ScribbleRobot(seed=4, warp_px=4.0)(gt, empty, ignore, []) != w
+    assert shaky(gt, empty, ignore, [Click(3, 3)]) != w  # another step, another draw
+    with pytest.raises(ValueError):
+        R.ScribbleRobot(warp_px=-1)
+
+
+def test_box_then_clicks(real_cases):
+    _, gt, pred, ignore = real_cases[3]  # llama
+    empty = np.zeros_like(gt)
+    b = R.perfect_box(gt)
+    robot = R.BoxThenClicks()
+    assert robot(gt, empty, ignore, []) == b
+    assert robot(gt, empty, ignore, [Click(5, 5)]) == b  # no box yet
+    assert robot(gt, pred, ignore, [b]) == ritm_click(gt, pred, ignore)
+    c = ritm_click(gt, pred, ignore)
+    assert robot(gt, pred, ignore, Interactions([b, c])) == ritm_click(gt, pred, ignore, [c])
+    assert robot(gt, gt, ignore, []) is None and robot(gt, gt, ignore, [b]) is None
+    boxes = [R.BoxThenClicks(seed=s, max_shift_px=12)(gt, empty, ignore, []) for s in range(6)]
+    assert len(set(boxes)) > 2  # seeds matter
+    for p in boxes:
+        assert all(abs(u - v) <= 12 for u, v in zip((p.x0, p.y0, p.x1, p.y1), (b.x0, b.y0, b.x1, b.y1)))
+    assert R.BoxThenClicks(seed=2, max_shift_px=12)(gt, empty, ignore, []) == boxes[2]
+    noisy = R.BoxThenClicks(seed=1, clicker="centre", perturb_px=3)
+    assert pickle.loads(pickle.dumps(noisy))(gt, pred, ignore, [b]) == noisy(gt, pred, ignore, [b])
+    with pytest.raises(ValueError, match="unknown click robot"):
+        R.BoxThenClicks(clicker="psychic")
+
+
+def _session(robot, sample, n):
+    """n rounds of robot -> GraphCut.predict on one sample; the interactions and the IoU after each."""
+    seg = GraphCutSegmenter()
+    seg.set_image(sample.image)
+    log, pred, ious = Interactions(), np.zeros_like(sample.mask), []
+    for _ in range(n):
+        item = robot(sample.mask, pred, sample.ignore, log)
+        if item is None:
+            break
+        log.add(item, sample.mask.shape)
+        pred = seg.predict(log) >= 0.5
+        ious.append(iou(pred, sample.mask, sample.ignore))
+    return list(log), ious
+
+
+def test_make_robot_drives_sessions_of_any_type():
+    assert R.ROBOT_NAMES == (*R.CLICK_ROBOTS, "scribble", "box_then_clicks")
+    s = load_dataset("grabcut")["teddy"]
+    empty = np.zeros_like(s.mask)
+    for name in R.ROBOT_NAMES:
+        robot = R.make_robot(name, seed=1)
+        first = robot(s.mask, empty, s.ignore, [])
+        kind = {"scribble": Scribble, "box_then_clicks": Box}.get(name, Click)
+        assert type(first) is kind and first.positive, name
+        assert pickle.loads(pickle.dumps(robot))(s.mask, empty, s.ignore, []) == first
+        assert robot(s.mask, s.mask, s.ignore, []) is None
+        if name in R.CLICK_ROBOTS:
+            assert repr(robot) == repr(R.make_click_robot(name, seed=1))
+    items, ious = _session(R.make_robot("box_then_clicks", seed=0, max_shift_px=6), s, 3)
+    assert isinstance(items[0], Box) and all(isinstance(i, Click) for i in items[1:]) and len(items) == 3
+    assert ious[-1] > 0.85
+    items, ious = _session(R.make_robot("scribble"), s, 3)
+    assert all(isinstance(i, Scribble) for i in items) and items[0].positive and ious[-1] > 0.85
+    assert R.make_robot("dt_prior", seed=4, power=2).kwargs == {"power": 2}
+    assert R.make_robot("scribble", seed=2, warp_px=3).warp_px == 3
+    with pytest.raises(ValueError, match="unknown robot"):
+        R.make_robot("psychic")
+    with pytest.raises(ValueError):
+        R.make_robot("scribble", seed=-1)
+    with pytest.raises(TypeError):
+        R.make_robot("scribble", power=2)
