@@ -4,6 +4,9 @@ Names are imported lazily (on first access), so ``import iseg_course.classical``
 missing optional module does not break the others::
 
     from iseg_course.classical import GraphCutSegmenter, GrabCutSegmenter
+
+The submodules: :mod:`.snakes` (a package: energies, solver, contours, Segmenter), :mod:`.graphcut` (a
+package: n-links, t-links, min cut, Segmenter), :mod:`.grabcut` and :mod:`.geodesic`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,28 @@ import importlib
 
 #: public name -> submodule that defines it
 _LAZY = {
+    # active contours (Kass, Witkin & Terzopoulos, IJCV 1988)
+    "SnakeSegmenter": "snakes",
+    "Spring": "snakes",
+    "BOUNDARY_CONDITIONS": "snakes",
+    "internal_energy_matrix": "snakes",
+    "internal_energy": "snakes",
+    "smooth_image": "snakes",
+    "image_energy": "snakes",
+    "force_field": "snakes",
+    "bilinear_sample": "snakes",
+    "external_force": "snakes",
+    "SplineForce": "snakes",
+    "spring_terms": "snakes",
+    "semi_implicit_inverse": "snakes",
+    "snake_step": "snakes",
+    "snake_iterations": "snakes",
+    "active_contour": "snakes",
+    "snake_to_mask": "snakes",
+    "circle_contour": "snakes",
+    "ellipse_contour": "snakes",
+    "box_contour": "snakes",
+    "resample_contour": "snakes",
     # graph cut (Boykov & Jolly, ICCV 2001)
     "GraphCutSegmenter": "graphcut",
     "NLinks": "graphcut",
@@ -36,26 +61,12 @@ _LAZY = {
     # geodesic segmentation (Bai & Sapiro 2009; Criminisi et al. 2008)
     "GeodesicSegmenter": "geodesic",
 }
-#: other classical modules whose public names are looked up on demand (written separately; may be absent)
-_OTHER_MODULES = ("snakes",)
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
         return getattr(module, name)
-    if not name.startswith("_"):
-        for sub in _OTHER_MODULES:
-            try:
-                module = importlib.import_module(f"{__name__}.{sub}")
-            except ModuleNotFoundError as e:
-                if e.name != f"{__name__}.{sub}":
-                    raise  # the module exists but one of its own imports is missing: say so
-                continue
-            if name in getattr(module, "__all__", ()) or (
-                "__all__" not in vars(module) and not name.startswith("_") and hasattr(module, name)
-            ):
-                return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..guidance import geodesic_distance, gradient_cost
 from ..interactions import Interactions, rasterize_seeds
 from ..segmenter import BaseSegmenter
+from ..validate import number
 
 __all__ = ["GeodesicSegmenter"]
 
@@ -52,17 +53,17 @@ class GeodesicSegmenter(BaseSegmenter):
 
     Raises:
         ValueError: on invalid parameters (at construction) or interactions outside the image (predict).
+
+    Used in lessons 04, 06 (the ``geodesic`` method of iseg_course.methods).
     """
 
     def __init__(self, gamma: float = 150.0, sigma: float = 1.0, seed_radius: int = 5):
-        if not (np.isfinite(gamma) and gamma >= 0):
-            raise ValueError(f"gamma must be a number >= 0, got {gamma!r}")
-        if not (np.isfinite(sigma) and sigma > 0):
-            raise ValueError(f"sigma must be a positive number of pixels, got {sigma!r}")
+        gamma = number(gamma, "gamma", 0)
+        sigma = number(sigma, "sigma", 0, strict=True, unit="pixels")
         if int(seed_radius) != seed_radius or seed_radius < 0:
             raise ValueError(f"seed_radius must be an integer >= 0 (pixels), got {seed_radius!r}")
-        self.gamma = float(gamma)
-        self.sigma = float(sigma)
+        self.gamma = gamma
+        self.sigma = sigma
         self.seed_radius = int(seed_radius)
         self.cost: np.ndarray | None = None
 

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..interactions import Box, Click, Interactions, Scribble, rasterize_seeds
 from ..segmenter import BaseSegmenter
+from ..validate import number
 
 __all__ = ["GrabCutSegmenter", "grabcut_init_mask", "GC_BGD", "GC_FGD", "GC_PR_BGD", "GC_PR_FGD"]
 
@@ -58,10 +59,13 @@ def grabcut_init_mask(
 
     Raises:
         ValueError: an interaction outside the image, or a negative radius.
+
+    Used by :meth:`GrabCutSegmenter.init_mask` (lessons 02, 03, 04, 05, 06).
     """
     h, w = int(shape[0]), int(shape[1])
-    if seed_radius < 0 or (prior_radius is not None and prior_radius < 0):
-        raise ValueError("seed_radius and prior_radius must be >= 0 (pixels)")
+    number(seed_radius, "seed_radius", 0, unit="pixels")
+    if prior_radius is not None:
+        number(prior_radius, "prior_radius", 0, unit="pixels")
     fg, bg = rasterize_seeds(interactions, (h, w), radius=int(seed_radius))
     boxes = Interactions(list(interactions)).boxes  # boxes and the boxes spanned by extreme points
     if not boxes and not fg.any():
@@ -103,6 +107,8 @@ class GrabCutSegmenter(BaseSegmenter):
             previous result instead of starting again.
 
     ``predict`` returns ``(H, W) float32`` in ``{0, 1}`` (OpenCV's ``GC_FGD`` and ``GC_PR_FGD`` are object).
+
+    Used in lessons 02, 03, 04, 05, 06 (the ``grabcut`` method of iseg_course.methods).
     """
 
     #: every interaction kind, and the previous mask (it seeds the next GrabCut run)
@@ -120,8 +126,8 @@ class GrabCutSegmenter(BaseSegmenter):
             raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
         if int(seed_radius) != seed_radius or seed_radius < 0:
             raise ValueError(f"seed_radius must be an integer >= 0 (pixels), got {seed_radius!r}")
-        if prior_radius is not None and not (np.isfinite(prior_radius) and prior_radius >= 0):
-            raise ValueError(f"prior_radius must be None or a number >= 0 (pixels), got {prior_radius!r}")
+        if prior_radius is not None:
+            number(prior_radius, "prior_radius", 0, unit="pixels")
         self.iterations = int(iterations)
         self.seed_radius = int(seed_radius)
         self.prior_radius = prior_radius
