@@ -39,6 +39,8 @@ def data_root() -> Path:
     """The folder holding the shipped data: ``$ISEG_DATA`` if set, else the repository's ``data/``.
 
     Raises FileNotFoundError if the folder does not exist.
+
+    Used by iseg_course.cli and iseg_course.models (the shipped checkpoint).
     """
     root = Path(os.environ.get("ISEG_DATA", REPO_ROOT / "data"))
     if not root.is_dir():
@@ -52,6 +54,8 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as ``(H, W, 3) uint8`` RGB (grey and RGBA images are converted).
 
     Raises FileNotFoundError if missing, ValueError if the file cannot be decoded.
+
+    Used by :class:`ImageMaskFolder`.
     """
     path = Path(path)
     if not path.is_file():
@@ -69,6 +73,8 @@ def load_mask(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
     Values: 0 = background, 255 (or 1) = object, 128 = ignore. ``ignore`` is None when no pixel is 128.
 
     Raises FileNotFoundError if missing, ValueError if unreadable, not single-channel, or holding other values.
+
+    Used by :class:`ImageMaskFolder`.
     """
     path = Path(path)
     if not path.is_file():
@@ -100,6 +106,8 @@ class Sample:
         image: ``(H, W, 3) uint8`` RGB.
         mask: ``(H, W) bool`` object mask.
         ignore: ``(H, W) bool`` pixels left out of metrics, or None.
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07.
     """
 
     name: str
@@ -131,6 +139,8 @@ class ImageMaskFolder(Sequence[Sample]):
         FileNotFoundError: a folder is missing.
         ValueError: stems that do not match (the first few are named), or (on access) an image and mask of
             different sizes or an unreadable file, with the file named.
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07 (what ``load_dataset`` returns).
     """
 
     def __init__(self, images: str | os.PathLike, masks: str | os.PathLike, name: str | None = None):
@@ -175,6 +185,7 @@ class ImageMaskFolder(Sequence[Sample]):
             yield self[i]
 
     def image_path(self, name: str) -> Path:
+        """The image file of sample ``name``; KeyError for an unknown name."""
         return self._images[name]
 
     def __repr__(self) -> str:
@@ -188,6 +199,8 @@ def boundary_crop(sample: Sample, size: int = 64, stride: int = 16) -> tuple[np.
     is closest to one half wins. Returns ``(image (size, size, 3) uint8, mask (size, size) bool)`` copies.
 
     Raises ValueError if the image is smaller than ``size`` in either direction.
+
+    Used by benchmarks/graphcut.py.
     """
     h, w = sample.mask.shape
     if h < size or w < size:
@@ -204,6 +217,8 @@ def load_dataset(name: str) -> ImageMaskFolder:
     """One of the shipped datasets: ``grabcut`` (50), ``berkeley`` (100), ``cats`` (885), ``coco_mval_cats`` (10).
 
     Raises ValueError for an unknown name, FileNotFoundError if the data folder is missing.
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
@@ -217,6 +232,8 @@ def load_volume(name: str) -> dict:
 
     Returns a dict with ``image`` ``(Z, H, W) int16``, ``label`` ``(Z, H, W) uint8`` and
     ``spacing_zyx`` (mm). Raises ValueError for an unknown name.
+
+    Used by tests/test_data.py only; no lesson uses it yet.
     """
     if name not in VOLUMES:
         raise ValueError(f"unknown volume {name!r}; expected one of {sorted(VOLUMES)}")
@@ -234,6 +251,8 @@ class CatSplit:
         test: the 10 test cats.
         other: 100 further cats (any source) for evaluation on unseen images.
         rest: every cat not in ``test`` (the "all labelled cats" training configuration).
+
+    Used in lesson 07 (what ``cat_split`` returns).
     """
 
     train: list[str]
@@ -250,6 +269,8 @@ def cat_split(n_labelled: int = 100, n_test: int = 10, n_other: int = 100, seed:
     is a seeded draw of ``n_other`` cats from the remaining ones (Oxford, feral and Kaggle cats).
 
     Raises ValueError if the counts do not fit (``0 < n_test < n_labelled``, enough cats).
+
+    Used in lesson 07.
     """
     names = load_dataset("cats").names
     if not (0 < n_test < n_labelled) or n_labelled + n_other > len(names):
@@ -268,7 +289,10 @@ def cat_split(n_labelled: int = 100, n_test: int = 10, n_other: int = 100, seed:
 
 
 def load_samples(names: Sequence[str], dataset: str = "cats") -> list[Sample]:
-    """The samples of ``dataset`` with these names, in this order (KeyError names a missing one)."""
+    """The samples of ``dataset`` with these names, in this order (KeyError names a missing one).
+
+    Used in lesson 07.
+    """
     ds = load_dataset(dataset)
     return [ds[n] for n in names]
 
@@ -284,7 +308,7 @@ def write_new_file(path: str | os.PathLike, data: bytes, overwrite: bool = False
         FileNotFoundError: the folder does not exist.
         IsADirectoryError: ``path`` is a folder.
 
-    Used by the widget's and the session's exports (lessons 00, 03, 05).
+    Used by iseg_course.session (``export_log``) and :func:`save_mask`.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -307,7 +331,7 @@ def save_mask(mask: np.ndarray, path: str | os.PathLike, overwrite: bool = False
         ValueError: ``path`` does not end in ``.png`` or the mask is not ``(H, W)``.
         FileExistsError / FileNotFoundError: see :func:`write_new_file`.
 
-    Used by the widget's "export mask" (lessons 00, 03).
+    Used by iseg_course.session (``export_mask``, so the widget's ``export_mask``).
     """
     import io
 

@@ -8,6 +8,8 @@ def best_device(prefer: str | None = None) -> str:
 
     ``prefer`` (e.g. from a notebook's ``DEVICE`` parameter) wins when it is available; ``None`` or
     ``"auto"`` picks the best available. Raises ValueError for an unknown or unavailable ``prefer``.
+
+    Used in lesson 07.
     """
     import torch
 

@@ -70,7 +70,7 @@ def simulate_clicks(
     Raises:
         ValueError: ``n_clicks < 1`` or ``stop_at`` outside ``(0, 1]``.
 
-    Used in lessons 00, 02, 05.
+    Used in lessons 00, 02, 04, 05, 06, 07.
     """
     if n_clicks < 1:
         raise ValueError(f"expected n_clicks >= 1, got {n_clicks}")
@@ -96,6 +96,8 @@ class EvaluationResult:
         choice: how one of K candidate masks was picked: ``"score"`` (highest predicted score, SAM's
             protocol) or ``"oracle"`` (best IoU against the ground truth).
         max_candidates: the largest K the method returned (1: a single-mask method).
+
+    Used in lessons 06, 07 (what ``evaluate`` returns).
     """
 
     method: str
@@ -111,6 +113,7 @@ class EvaluationResult:
 
     @property
     def n_samples(self) -> int:
+        """The number of samples evaluated."""
         return len(self.ious)
 
     @property
@@ -177,7 +180,10 @@ class EvaluationResult:
 
 
 def results_table(results: Sequence[EvaluationResult]) -> str:
-    """A fixed-width text table of several results' summaries (one row per result)."""
+    """A fixed-width text table of several results' summaries (one row per result).
+
+    Used in lessons 06, 07.
+    """
     rows = [r.summary() for r in results]
     cols = []
     for row in rows:
@@ -260,6 +266,8 @@ def evaluate(
         ValueError: empty dataset, ``max_clicks < 1``, targets outside ``(0, 1]``, ``workers < 1``, or a
             sample the loop cannot score (e.g. an empty ground-truth mask; the message names the sample).
         TypeError: ``workers > 1`` with a segmenter or robot that cannot be pickled.
+
+    Used in lessons 06, 07.
     """
     if max_clicks < 1:
         raise ValueError(f"expected max_clicks >= 1, got {max_clicks}")
@@ -314,7 +322,10 @@ def evaluate(
 
 
 def default_workers() -> int:
-    """Processes to use for an evaluation on this machine: the CPU cores available to us (at least 1)."""
+    """Processes to use for an evaluation on this machine: the CPU cores available to us (at least 1).
+
+    Used in lessons 06, 07.
+    """
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS, Windows

@@ -46,7 +46,10 @@ def _points(points: Iterable[Sequence[float]], what: str, min_count: int) -> tup
 
 @dataclass(frozen=True)
 class Click:
-    """A single click at pixel ``(x, y)``; ``positive=True`` marks the object, False the background."""
+    """A single click at pixel ``(x, y)``; ``positive=True`` marks the object, False the background.
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 07.
+    """
 
     x: float
     y: float
@@ -64,7 +67,10 @@ class Click:
 
 @dataclass(frozen=True)
 class Scribble:
-    """A free-hand stroke: a polyline of ``(x, y)`` points (at least one), positive or negative."""
+    """A free-hand stroke: a polyline of ``(x, y)`` points (at least one), positive or negative.
+
+    Used in lessons 03, 04, 05.
+    """
 
     points: tuple[Point, ...]
     positive: bool = True
@@ -89,6 +95,8 @@ class Box:
     """An axis-aligned bounding box given by two corners ``(x0, y0)`` and ``(x1, y1)`` in pixels.
 
     The corners may be given in any order; they are stored sorted so that ``x0 <= x1`` and ``y0 <= y1``.
+
+    Used in lessons 01, 02, 03, 04, 05, 07.
     """
 
     x0: float
@@ -123,6 +131,8 @@ class ExtremePoints:
     """The four extreme points of an object (left-most, top-most, right-most, bottom-most), as ``(x, y)``.
 
     Papadopoulos et al., ICCV 2017. ``box`` gives the bounding box they span.
+
+    Used in lesson 03.
     """
 
     points: tuple[Point, ...]
@@ -136,11 +146,13 @@ class ExtremePoints:
         object.__setattr__(self, "points", pts)
 
     def validate(self, shape: tuple[int, ...]) -> None:
+        """Raise ValueError if any point lies outside an image of ``shape``."""
         for x, y in self.points:
             _check_point(x, y, shape, "Extreme point")
 
     @property
     def box(self) -> Box:
+        """The :class:`Box` the four points span."""
         xs = [p[0] for p in self.points]
         ys = [p[1] for p in self.points]
         return Box(min(xs), min(ys), max(xs), max(ys))
@@ -148,7 +160,10 @@ class ExtremePoints:
 
 @dataclass(frozen=True)
 class Polygon:
-    """A closed boundary polygon of at least three ``(x, y)`` vertices (the object is inside)."""
+    """A closed boundary polygon of at least three ``(x, y)`` vertices (the object is inside).
+
+    Used in lessons 03, 05.
+    """
 
     vertices: tuple[Point, ...]
 
@@ -158,6 +173,7 @@ class Polygon:
         object.__setattr__(self, "vertices", _points(self.vertices, "Polygon", 3))
 
     def validate(self, shape: tuple[int, ...]) -> None:
+        """Raise ValueError if any vertex lies outside an image of ``shape``."""
         for x, y in self.vertices:
             _check_point(x, y, shape, "Polygon vertex")
 
@@ -175,7 +191,10 @@ _TYPES = {cls.__name__: cls for cls in (Click, Scribble, Box, ExtremePoints, Pol
 
 
 def to_dict(item: Interaction) -> dict:
-    """A JSON-ready dict with a ``type`` key (the class name)."""
+    """A JSON-ready dict with a ``type`` key (the class name).
+
+    Used by iseg_course.session (the event log, ``export_log``).
+    """
     if isinstance(item, Click):
         return {"type": "Click", "x": item.x, "y": item.y, "positive": item.positive}
     if isinstance(item, Scribble):
@@ -190,7 +209,10 @@ def to_dict(item: Interaction) -> dict:
 
 
 def from_dict(d: dict) -> Interaction:
-    """Inverse of :func:`to_dict`; raises ValueError on an unknown ``type``."""
+    """Inverse of :func:`to_dict`; raises ValueError on an unknown ``type``.
+
+    Used in lesson 03.
+    """
     d = dict(d)
     kind = d.pop("type", None)
     if kind not in _TYPES:
@@ -213,6 +235,8 @@ class Interactions:
     (2, 2)
     >>> log.undo()
     Click(x=5, y=5, positive=False)
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 07.
     """
 
     items: list = field(default_factory=list)
@@ -234,9 +258,11 @@ class Interactions:
         return self.items.pop() if self.items else None
 
     def clear(self) -> None:
+        """Remove every interaction."""
         self.items.clear()
 
     def copy(self) -> "Interactions":
+        """A new log holding the same interactions (the interactions themselves are immutable)."""
         return Interactions(list(self.items))
 
     def validate(self, shape: tuple[int, ...]) -> None:
@@ -255,10 +281,12 @@ class Interactions:
 
     @property
     def clicks(self) -> list[Click]:
+        """The clicks, oldest first."""
         return [i for i in self.items if isinstance(i, Click)]
 
     @property
     def scribbles(self) -> list[Scribble]:
+        """The scribbles, oldest first."""
         return [i for i in self.items if isinstance(i, Scribble)]
 
     @property
@@ -274,13 +302,16 @@ class Interactions:
 
     @property
     def polygons(self) -> list[Polygon]:
+        """The polygons, oldest first."""
         return [i for i in self.items if isinstance(i, Polygon)]
 
     def to_json(self) -> str:
+        """The log as a JSON list of :func:`to_dict` dicts."""
         return json.dumps([to_dict(i) for i in self.items])
 
     @classmethod
     def from_json(cls, text: str) -> "Interactions":
+        """Read :meth:`to_json` output back; ValueError on an unknown ``type``."""
         return cls([from_dict(d) for d in json.loads(text)])
 
 
@@ -291,6 +322,8 @@ def polyline_pixels(points: Iterable[Sequence[float]]) -> np.ndarray:
     (``skimage.draw.line``); a single point gives its own pixel. Shared corners appear twice.
 
     Raises ValueError for an empty list of points.
+
+    Used by iseg_course.guidance (seed maps) and :func:`rasterize_seeds`.
     """
     pts = [(int(round(y)), int(round(x))) for x, y in points]
     if not pts:
@@ -312,6 +345,8 @@ def rasterize_seeds(
     contradicts an earlier one, the later wins.
 
     Raises ValueError if an interaction lies outside the image.
+
+    Used in lesson 03.
     """
 
     h, w = int(shape[0]), int(shape[1])

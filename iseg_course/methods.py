@@ -2,9 +2,9 @@
 
 A method is one :class:`Method` entry: a name, a ``"package.module:factory"`` that builds the Segmenter
 without arguments, the interaction kinds it accepts, whether it runs PyTorch, the worker processes an
-evaluation should use by default, and the lesson that introduces it. The ``iseg-course evaluate`` command,
-the benchmarks and the lessons look methods up here, so adding a model to the course is one entry in
-:data:`METHODS`; ``make("package.module:factory")`` still builds any method that is not registered.
+evaluation should use by default, and the lesson that introduces it. The ``iseg-course evaluate`` command
+and the benchmarks look methods up here, so adding a model to the course is one entry in :data:`METHODS`;
+``make("package.module:factory")`` still builds any method that is not registered.
 
 >>> sorted(METHODS)[:3]
 ['click', 'geodesic', 'grabcut']
@@ -36,6 +36,8 @@ class Method:
             its own PyTorch threads on the same cores).
         default_workers: worker processes for an evaluation; None = all cores (see ``default_workers``).
         lesson: the lesson that introduces it.
+
+    Used by :func:`get`, :func:`make` and iseg_course.cli (``iseg-course evaluate --method``).
     """
 
     name: str
@@ -65,6 +67,8 @@ def load_factory(spec: str):
     """The callable named by ``"package.module:attribute"`` (dotted attributes allowed).
 
     Raises ValueError saying what was expected when the module, the attribute or the call form is wrong.
+
+    Used by :func:`get` and :func:`make`.
     """
     if ":" not in spec:
         raise ValueError(f"unknown method {spec!r}: expected one of {sorted(METHODS)} or 'package.module:factory'")
@@ -88,6 +92,8 @@ def get(spec: str) -> Method:
     (accepting everything, not PyTorch unless it is a registered factory).
 
     Raises ValueError for an unknown name that is not of the ``module:factory`` form.
+
+    Used by :func:`make` and :func:`default_workers_for`.
     """
     if spec in METHODS:
         return METHODS[spec]
@@ -106,7 +112,7 @@ def make(spec: str, **kwargs):
         ValueError: unknown name, an import or attribute that fails, a factory that cannot be called with
             these arguments, or one that returns something without ``set_image``/``predict``.
 
-    Used by the ``iseg-course evaluate`` command, the benchmarks and lessons 06-07.
+    Used by iseg_course.cli (``iseg-course evaluate``) and the benchmarks.
     """
     method = get(spec)
     factory = load_factory(method.factory)
@@ -126,7 +132,10 @@ def make(spec: str, **kwargs):
 
 def default_workers_for(spec: str) -> int:
     """Worker processes for evaluating ``spec`` on this machine: the entry's ``default_workers``, 1 for
-    PyTorch methods, else every core (:func:`iseg_course.evaluation.default_workers`)."""
+    PyTorch methods, else every core (:func:`iseg_course.evaluation.default_workers`).
+
+    Used by iseg_course.cli (``iseg-course evaluate``).
+    """
     from .evaluation import default_workers
 
     m = get(spec)

@@ -34,13 +34,18 @@ def iou(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> f
 
     Raises:
         ValueError: shapes differ, masks are not binary, or the ground truth is empty.
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07.
     """
     pred, gt = _prepare(pred, gt, ignore)
     return float(np.logical_and(pred, gt).sum() / np.logical_or(pred, gt).sum())
 
 
 def dice(pred: np.ndarray, gt: np.ndarray, ignore: np.ndarray | None = None) -> float:
-    """Dice coefficient 2|P∩G| / (|P|+|G|) of two ``(H, W)`` binary masks, in ``[0, 1]``; errors as :func:`iou`."""
+    """Dice coefficient 2|P∩G| / (|P|+|G|) of two ``(H, W)`` binary masks, in ``[0, 1]``; errors as :func:`iou`.
+
+    Used in lessons 00, 06.
+    """
     pred, gt = _prepare(pred, gt, ignore)
     return float(2 * np.logical_and(pred, gt).sum() / (pred.sum() + gt.sum()))
 
@@ -132,6 +137,8 @@ def noc(ious: Sequence[float], target: float = 0.90, max_clicks: int = DEFAULT_M
     3
     >>> noc([0.5, 0.6], target=0.90)
     20
+
+    Used in lessons 05, 06, 07.
     """
     a, t, m = _scores(ious), _target(target), _positive_int(max_clicks, "max_clicks")
     hit = np.flatnonzero(a[:m] >= t)
@@ -139,7 +146,10 @@ def noc(ious: Sequence[float], target: float = 0.90, max_clicks: int = DEFAULT_M
 
 
 def reached(ious: Sequence[float], target: float = 0.90, max_clicks: int = DEFAULT_MAX_CLICKS) -> bool:
-    """True when the score sequence reaches ``target`` within ``max_clicks`` clicks (errors as :func:`noc`)."""
+    """True when the score sequence reaches ``target`` within ``max_clicks`` clicks (errors as :func:`noc`).
+
+    Used in lesson 06.
+    """
     a, t, m = _scores(ious), _target(target), _positive_int(max_clicks, "max_clicks")
     return bool(np.any(a[:m] >= t))
 
@@ -153,13 +163,18 @@ def nof(ious_per_sample: Sequence[Sequence[float]], target: float = 0.90, max_cl
 
     >>> nof([[0.95], [0.5, 0.7], [0.8, 0.9]], target=0.90)
     1
+
+    Used in lesson 06.
     """
     t, m = _target(target), _positive_int(max_clicks, "max_clicks")
     return int(sum(not np.any(a[:m] >= t) for a in _sequences(ious_per_sample)))
 
 
 def mean_noc(ious_per_sample: Sequence[Sequence[float]], target: float = 0.90, max_clicks: int = DEFAULT_MAX_CLICKS) -> float:
-    """Mean NoC@target over samples (the number papers report); errors as :func:`nof`."""
+    """Mean NoC@target over samples (the number papers report); errors as :func:`nof`.
+
+    Used in lesson 06.
+    """
     t, m = _target(target), _positive_int(max_clicks, "max_clicks")
     return float(np.mean([noc(a, t, m) for a in _sequences(ious_per_sample)]))
 
@@ -175,6 +190,8 @@ def iou_at_k(ious: Sequence[float], k: int) -> float:
 
     >>> iou_at_k([0.6, 0.8, 0.9], 2)
     0.8
+
+    Used in lesson 06.
     """
     a, k = _scores(ious), _positive_int(k, "k")
     return float(a[min(k, a.size) - 1])
@@ -189,6 +206,8 @@ def noc_iou_curve(ious_per_sample: Sequence[Sequence[float]], max_clicks: int = 
     Sequences shorter than ``max_clicks`` are padded with their last value (see :func:`iou_at_k`); longer
     ones are cut. Returns a ``(max_clicks,)`` float64 array (entry ``k - 1`` is the mean IoU@k). Works on
     Dice sequences too (NoC-Dice curve). Errors as :func:`nof`.
+
+    Used in lesson 06.
     """
     m = _positive_int(max_clicks, "max_clicks")
     return np.mean([_padded(a, m) for a in _sequences(ious_per_sample)], axis=0)
@@ -206,6 +225,8 @@ def consistent_improvement(ious: Sequence[float]) -> float:
 
     >>> consistent_improvement([0.5, 0.7, 0.6, 0.8, 0.8])
     0.5
+
+    Used in lesson 06.
     """
     a = _scores(ious)
     if a.size < 2:
@@ -218,6 +239,8 @@ def seconds_per_click(seconds: Sequence[float]) -> float:
 
     Raises:
         ValueError: empty, negative or non-finite times.
+
+    Used in lesson 06.
     """
     if isinstance(seconds, (str, bytes)) or np.isscalar(seconds):
         raise TypeError(f"seconds must be a sequence of per-click times in seconds, got {type(seconds).__name__}")
@@ -275,6 +298,8 @@ def user_time(log: Sequence[Mapping], start: float | None = None) -> float:
         ValueError: an empty log, entries without ``"t"``/``"event"``, times going backwards, or a
             ``start`` after the first entry.
         TypeError: not a list of dicts.
+
+    Used in lessons 03, 05, 06.
     """
     log = _check_log(log)
     if not log:
@@ -303,6 +328,8 @@ def scribble_length(interactions) -> float:
 
     Raises:
         TypeError: anything else.
+
+    Used in lessons 03, 06.
     """
     if isinstance(interactions, Interactions):
         items = list(interactions)
@@ -362,6 +389,8 @@ def sus_score(responses: Sequence[int]) -> float:
     50.0
     >>> sus_score([5, 1] * 5)
     100.0
+
+    Used in lesson 06.
     """
     if isinstance(responses, (str, bytes, Mapping)) or not isinstance(responses, Iterable):
         raise TypeError(f"responses must be a sequence of 10 integers in 1..5, got {type(responses).__name__}")
@@ -409,6 +438,8 @@ def nasa_tlx(ratings: Mapping[str, float], weights: Mapping[str, int] | None = N
 
     >>> nasa_tlx(dict(mental=60, physical=0, temporal=30, performance=20, effort=50, frustration=20))
     30.0
+
+    Used by iseg_course.questionnaires (``NASATLXQuestionnaire``).
     """
     if not isinstance(ratings, Mapping):
         raise TypeError(f"ratings must be a dict scale -> 0..100 with the scales {TLX_SCALES}, got {type(ratings).__name__}")
@@ -447,6 +478,8 @@ def tlx_weights(choices: Iterable[str]) -> dict[str, int]:
 
     ``choices`` lists the scale picked in each of the 15 pairs of :data:`TLX_SCALES`. Raises ValueError for
     an unknown scale or a count other than 15.
+
+    Used by iseg_course.questionnaires (``NASATLXQuestionnaire``).
     """
     choices = list(choices)
     if len(choices) != 15:

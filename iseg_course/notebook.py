@@ -11,12 +11,18 @@ DEFAULT_SEED = 0
 
 
 def fast_mode() -> bool:
-    """True when the environment variable ``ISEG_FAST`` is set to 1/true/yes (the test run sets it)."""
+    """True when the environment variable ``ISEG_FAST`` is set to 1/true/yes (the test run sets it).
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07.
+    """
     return os.environ.get("ISEG_FAST", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def seed_everything(seed: int = DEFAULT_SEED) -> None:
-    """Seed Python's ``random``, NumPy and (when importable) PyTorch, for reproducible runs."""
+    """Seed Python's ``random``, NumPy and (when importable) PyTorch, for reproducible runs.
+
+    Used by :func:`setup` and iseg_course.training (``InteractiveTrainer``).
+    """
     random.seed(seed)
     np.random.seed(seed)
     try:
@@ -31,6 +37,8 @@ def setup(seed: int = DEFAULT_SEED, verbose: bool = True) -> str:
     """First call of every lesson: seed everything, set the plot style, report the device.
 
     Returns the device name (``"cuda"``, ``"mps"`` or ``"cpu"``).
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07.
     """
     seed_everything(seed)
     import matplotlib

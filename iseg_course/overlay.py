@@ -35,6 +35,8 @@ def overlay_rgba(mask: np.ndarray, opacity: float, colour: tuple[int, int, int] 
 
     Returns:
         ``(h, w, 4) uint8`` RGBA array.
+
+    Used by iseg_course.widgets.
     """
     mask = np.asarray(mask, dtype=bool)
     if mask.ndim != 2:
@@ -141,7 +143,10 @@ def _to_canvas(x: float, y: float, sx: float, sy: float) -> tuple[float, float]:
 
 def interaction_commands(interactions, sx: float, sy: float) -> list[Callable]:
     """Drawing commands (callables taking a canvas) for clicks, scribbles and boxes at ``sx``, ``sy`` canvas
-    pixels per image pixel. Computed before ``hold_canvas`` so that nothing raises inside its batch."""
+    pixels per image pixel. Computed before ``hold_canvas`` so that nothing raises inside its batch.
+
+    Used by iseg_course.widgets.
+    """
     cmds: list[Callable] = []
     clicks: dict[bool, list] = {True: [], False: []}
     for it in interactions:
@@ -164,7 +169,10 @@ def interaction_commands(interactions, sx: float, sy: float) -> list[Callable]:
 
 
 def draw_live(layer, drag: dict, sx: float, sy: float, segment: bool = False) -> None:
-    """Draw the stroke or box being dragged (``drag``: ``{"kind", "points" (image px), "positive"}``)."""
+    """Draw the stroke or box being dragged (``drag``: ``{"kind", "points" (image px), "positive"}``).
+
+    Used by iseg_course.widgets.
+    """
     pts = drag["points"]
     if drag["kind"] == "box":
         (x0, y0), (x1, y1) = pts[0], pts[-1]

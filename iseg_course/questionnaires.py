@@ -88,6 +88,8 @@ class SUSQuestionnaire(_Form):
         set_responses(responses): set all ten answers (ValueError as in ``sus_score``).
         reset(): clear all answers.
         to_dict(): ``{"questionnaire": "SUS", "responses": [...], "score": ...}``.
+
+    Used in lesson 06.
     """
 
     def __init__(self, title: str = "System Usability Scale (SUS)") -> None:
@@ -121,14 +123,17 @@ class SUSQuestionnaire(_Form):
 
     @property
     def responses(self) -> list[int | None]:
+        """The ten answers in statement order (int 1..5, None while unanswered)."""
         return [t.value for t in self._items]
 
     @property
     def complete(self) -> bool:
+        """True when all ten statements are answered."""
         return all(v is not None for v in self.responses)
 
     @property
     def score(self) -> float | None:
+        """The SUS score in ``[0, 100]``, None while incomplete."""
         return sus_score(self.responses) if self.complete else None
 
     def set_responses(self, responses: Sequence[int]) -> None:
@@ -138,10 +143,12 @@ class SUSQuestionnaire(_Form):
             toggle.value = int(v)
 
     def reset(self) -> None:
+        """Clear all answers."""
         for toggle in self._items:
             toggle.value = None
 
     def to_dict(self) -> dict:
+        """``{"questionnaire": "SUS", "responses": [...], "score": ...}``."""
         return {"questionnaire": "SUS", "responses": self.responses, "score": self.score}
 
     def _update_label(self) -> None:
@@ -169,6 +176,8 @@ class NASATLXQuestionnaire(_Form):
         score: ``weighted_score`` when ``weighted`` else ``raw_score``.
         set_responses(ratings, choices=None): set ratings (and the 15 picks); ValueError as ``nasa_tlx``.
         reset(), to_dict().
+
+    Used in lesson 06.
     """
 
     def __init__(self, weighted: bool = True, initial: int = 50, title: str = "NASA Task Load Index (NASA-TLX)") -> None:
@@ -212,14 +221,17 @@ class NASATLXQuestionnaire(_Form):
 
     @property
     def responses(self) -> dict[str, int]:
+        """Scale -> rating (int 0..100, steps of 5)."""
         return {s: int(sl.value) for s, sl in self._sliders.items()}
 
     @property
     def choices(self) -> list[str | None]:
+        """The scale picked in each pair of ``TLX_PAIRS`` (None while unanswered; empty when unweighted)."""
         return [t.value for t in self._pairs]
 
     @property
     def weights(self) -> dict[str, int] | None:
+        """Scale -> times picked (summing to 15), None while comparisons are missing or unweighted."""
         c = self.choices
         if not self.weighted or any(v is None for v in c):
             return None
@@ -227,15 +239,18 @@ class NASATLXQuestionnaire(_Form):
 
     @property
     def raw_score(self) -> float:
+        """The raw TLX in ``[0, 100]``: the mean of the six ratings."""
         return nasa_tlx(self.responses)
 
     @property
     def weighted_score(self) -> float | None:
+        """The weighted TLX in ``[0, 100]``, None while comparisons are missing (always when unweighted)."""
         w = self.weights
         return None if w is None else nasa_tlx(self.responses, w)
 
     @property
     def score(self) -> float | None:
+        """``weighted_score`` for a weighted form, else ``raw_score``."""
         return self.weighted_score if self.weighted else self.raw_score
 
     def set_responses(self, ratings: Mapping[str, float], choices: Sequence[str] | None = None) -> None:
@@ -261,12 +276,14 @@ class NASATLXQuestionnaire(_Form):
                 toggle.value = c
 
     def reset(self) -> None:
+        """Sliders back to the initial value, comparisons unanswered."""
         for sl in self._sliders.values():
             sl.value = self._initial
         for toggle in self._pairs:
             toggle.value = None
 
     def to_dict(self) -> dict:
+        """Ratings, choices, weights and both scores as a dict (``"questionnaire": "NASA-TLX"``)."""
         return {
             "questionnaire": "NASA-TLX",
             "ratings": self.responses,

@@ -1,11 +1,16 @@
-"""The Segmenter protocol: the seam between models, widgets, robot users and evaluation.
+"""The Segmenter protocol: the seam between models, widgets, robot users, training and evaluation.
 
-Every interactive method in the course (graph cut, GrabCut, geodesic, the click model, BRS/f-BRS, the
-SAM-style model) implements two methods:
+Every interactive method in the course (graph cut, GrabCut, geodesic, snakes, the click model) implements
+two methods:
 
 * ``set_image(image)``: heavy per-image work done once (colour models, an image encoder, ...);
-* ``predict(interactions, prev_mask=None) -> (H, W) float32`` probabilities of "object" in ``[0, 1]``.
+* ``predict(interactions, prev_mask=None)``: ``(H, W) float32`` probabilities of "object" in ``[0, 1]``, or
+  a :class:`Prediction` for a method that gives more (K candidate masks with predicted scores,
+  low-resolution logits for the next click, opaque per-session state).
 
+A method declares the interaction kinds it ``accepts`` (:data:`INTERACTION_KINDS`); the session checks
+them once, with a message naming the method and the kind. :func:`check_prediction` is the one check of
+what ``predict`` returned (shape, dtype, range, NaN), used by :class:`BaseSegmenter` and the session alike.
 A widget, a robot user or the evaluation harness only ever talks to this protocol, so any method can be
 clicked, simulated or benchmarked the same way.
 """
@@ -26,6 +31,8 @@ def check_image(image: np.ndarray) -> np.ndarray:
     Raises:
         TypeError: if ``image`` is not a NumPy array.
         ValueError: if it is not ``(H, W, 3)`` with ``uint8`` values or is empty.
+
+    Used by :class:`BaseSegmenter` and iseg_course.session.
     """
     if not isinstance(image, np.ndarray):
         raise TypeError(f"expected an image as a NumPy array (H, W, 3) uint8, got {type(image).__name__}")
@@ -46,6 +53,8 @@ def check_mask(mask: np.ndarray, shape: tuple[int, ...] | None = None, name: str
     Raises:
         ValueError: on a wrong number of dimensions, a shape different from ``shape[:2]``, or values that
             are not binary.
+
+    Used by iseg_course.metrics, iseg_course.robot and iseg_course.classical (graph cut).
     """
     mask = np.asarray(mask)
     if mask.ndim != 2:
@@ -70,6 +79,8 @@ def check_ground_truth(gt: np.ndarray, ignore: np.ndarray | None = None) -> tupl
     Raises:
         ValueError: a mask that is not ``(H, W)`` binary, an ignore mask of another shape, or a ground truth
             with no object pixel outside the ignore mask (IoU and a robot user's clicks are undefined then).
+
+    Used by iseg_course.metrics and iseg_course.robot.
     """
     gt = check_mask(gt, name="ground-truth mask")
     valid = np.ones_like(gt) if ignore is None else ~check_mask(ignore, gt.shape, name="ignore mask")
@@ -94,7 +105,10 @@ _KIND_OF = {cls: name for name, cls in INTERACTION_KINDS.items() if cls is not N
 
 def interaction_kind(item: Interaction) -> str:
     """The kind name of an interaction (``"click"``, ``"scribble"``, ``"box"``, ``"extreme_points"``,
-    ``"polygon"``). Raises TypeError for anything else. Used by :mod:`iseg_course.session` and the widget."""
+    ``"polygon"``). Raises TypeError for anything else.
+
+    Used by iseg_course.session and :func:`check_accepts`.
+    """
     try:
         return _KIND_OF[type(item)]
     except KeyError:
@@ -105,8 +119,9 @@ def interaction_kind(item: Interaction) -> str:
 def accepted_kinds(segmenter) -> frozenset[str]:
     """The interaction kinds ``segmenter`` declares in its ``accepts`` attribute (all kinds when it has none).
 
-    Raises ValueError for an unknown kind name in ``accepts``. Used by the session, the widget and the
-    methods registry.
+    Raises ValueError for an unknown kind name in ``accepts``.
+
+    Used by iseg_course.session, iseg_course.widgets and iseg_course.methods.
     """
     kinds = frozenset(getattr(segmenter, "accepts", ALL_KINDS))
     unknown = kinds - ALL_KINDS
@@ -117,7 +132,10 @@ def accepted_kinds(segmenter) -> frozenset[str]:
 
 
 class UnsupportedInteraction(ValueError):
-    """An interaction of a kind the segmenter does not accept (e.g. a Box given to a click-only model)."""
+    """An interaction of a kind the segmenter does not accept (e.g. a Box given to a click-only model).
+
+    Used by :func:`check_accepts` (so by ``BaseSegmenter.predict``, iseg_course.session and the widget).
+    """
 
 
 def _kinds_text(kinds: frozenset[str]) -> str:
@@ -133,8 +151,7 @@ def check_accepts(segmenter, items: Iterable[Interaction]) -> None:
     """Raise :class:`UnsupportedInteraction` (a ValueError) naming the method and the first interaction of a
     kind ``segmenter`` does not accept, e.g. ``"ClickSegmenter accepts clicks only; got Box"``.
 
-    Used by :class:`BaseSegmenter` and :class:`iseg_course.session.Session` (checked once, when the
-    interaction is added).
+    Used by :class:`BaseSegmenter` and iseg_course.session (checked once, when the interaction is added).
     """
     kinds = accepted_kinds(segmenter)
     for item in items:
@@ -162,7 +179,8 @@ class Prediction:
         chosen: index of the candidate shown / used as the previous mask (default: the best score, else 0).
 
     Kirillov et al., "Segment Anything", ICCV 2023 (multimask output with predicted IoU).
-    Used by iseg_course.session, iseg_course.widgets and iseg_course.evaluation.
+
+    Used by iseg_course.session and iseg_course.widgets (the candidate-mask buttons).
     """
 
     masks: np.ndarray
@@ -213,7 +231,7 @@ def check_prediction(out, shape: tuple[int, ...], name: str = "segmenter"):
         RuntimeError: None, a wrong shape, values outside ``[0, 1]`` or NaN, scores of the wrong length or
             not finite, a chosen index outside ``0 .. K-1`` -- the segmenter's fault, not the user's.
 
-    Used by :class:`BaseSegmenter`, the session (so the widget and ``evaluate`` alike).
+    Used by :class:`BaseSegmenter` and iseg_course.session (so the widget and ``evaluate`` alike).
     """
     h, w = int(shape[0]), int(shape[1])
     if out is None:
@@ -247,7 +265,10 @@ def _check_range(a: np.ndarray, name: str) -> None:
 
 
 def as_prediction(out) -> Prediction:
-    """A checked ``predict`` result as a :class:`Prediction` (a plain map becomes K = 1)."""
+    """A checked ``predict`` result as a :class:`Prediction` (a plain map becomes K = 1).
+
+    Used by iseg_course.session.
+    """
     return out if isinstance(out, Prediction) else Prediction(np.asarray(out, np.float32)[None])
 
 
@@ -258,6 +279,8 @@ class Segmenter(Protocol):
 
     Optional attributes: ``accepts`` (a set of :data:`INTERACTION_KINDS` names; all when absent) and
     ``takes_previous`` (True: ``predict`` also takes ``previous=`` the last :class:`Prediction`).
+
+    Used in lesson 07.
     """
 
     def set_image(self, image: np.ndarray) -> None:
@@ -274,7 +297,8 @@ class BaseSegmenter:
     ``accepts`` (the interaction kinds they understand, default all but the mask prompt) and may extend
     :meth:`set_image` (call ``super().set_image``). A subclass that wants its last :class:`Prediction` back
     (low-resolution logits, state) sets ``takes_previous = True`` and overrides :meth:`_predict_previous`.
-    Used in lessons 00-07 (every method of the course derives from it).
+
+    Used by iseg_course.classical and iseg_course.models (every segmenter of the course derives from it).
     """
 
     image: np.ndarray | None = None
@@ -282,6 +306,7 @@ class BaseSegmenter:
     takes_previous: bool = False
 
     def set_image(self, image: np.ndarray) -> None:
+        """Validate ``image`` (``(H, W, 3) uint8`` RGB) and store it; TypeError/ValueError as :func:`check_image`."""
         self.image = check_image(image)
 
     def predict(self, interactions: Interactions, prev_mask: np.ndarray | None = None,

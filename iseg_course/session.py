@@ -66,10 +66,12 @@ class Event:
         removed / restored: the interaction taken away by ``"undo"`` / put back by ``"redo"``.
         image_shape: ``[H, W]`` for ``"set_image"``.
 
-    ``to_dict()`` gives the flat JSON-ready dict the widget has always logged (``{"t", "event", "x", "y",
+    ``to_dict()`` gives the flat JSON-ready dict the widget logs (``{"t", "event", "x", "y",
     "positive", "source", "latency_ms", ...}``; only the keys that belong to the event); ``Event.from_dict``
     reads it back, so ``EventLog.from_json(log.to_json()) == log``.
-    Used in lessons 00, 03, 05, 06 (user time, "you vs the robot") and by iseg_course.metrics.
+
+    Used by iseg_course.widgets (``SegmentationWidget.log``) and iseg_course.metrics (``user_time``,
+    ``scribble_length``).
     """
 
     t: float
@@ -127,13 +129,17 @@ class Event:
 
 
 class EventLog(list):
-    """A list of :class:`Event` with a JSON round trip (``to_json`` / ``from_json``) and dict views."""
+    """A list of :class:`Event` with a JSON round trip (``to_json`` / ``from_json``) and dict views.
+
+    Used by :class:`Session` (its ``events``).
+    """
 
     def dicts(self) -> list[dict]:
         """Every event as its flat dict (what ``SegmentationWidget.log`` returns)."""
         return [e.to_dict() for e in self]
 
     def to_json(self, **kw) -> str:
+        """The events as a JSON list of their flat dicts; ``kw`` go to ``json.dumps``."""
         return json.dumps(self.dicts(), **kw)
 
     @classmethod
@@ -145,13 +151,17 @@ class EventLog(list):
 
     @classmethod
     def from_json(cls, text: str) -> "EventLog":
+        """Read :meth:`to_json` output back; ValueError on a malformed entry."""
         return cls.from_dicts(json.loads(text))
 
 
 # ------------------------------------------------------------------------------------------------ session
 @dataclass
 class Step:
-    """The state after one interaction: the interaction, the prediction shown, timing and any error."""
+    """The state after one interaction: the interaction, the prediction shown, timing and any error.
+
+    Used by :class:`Session`, :func:`run_robot` and iseg_course.widgets.
+    """
 
     interaction: Interaction
     prediction: Prediction | None  # None when the segmenter failed (the previous one stays shown)
@@ -176,7 +186,8 @@ class Session:
         TypeError: the segmenter lacks ``set_image``/``predict``, or the image is not an array.
         ValueError: a bad image.
 
-    Used in lessons 00, 07 and by the widget, ``simulate_clicks``/``evaluate`` and the trainer's robot step.
+    Used by iseg_course.widgets (``SegmentationWidget``), iseg_course.evaluation (``simulate_clicks``,
+    ``evaluate``) and iseg_course.metrics.
     """
 
     def __init__(self, segmenter, image: np.ndarray, threshold: float = 0.5, keep_going: bool = False,
@@ -217,6 +228,7 @@ class Session:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """``(H, W)`` of the current image."""
         return self.image.shape[0], self.image.shape[1]
 
     @property
@@ -245,6 +257,7 @@ class Session:
 
     @property
     def last_step(self) -> Step | None:
+        """The newest :class:`Step`, None when there is no interaction."""
         return self._steps[-1] if self._steps else None
 
     @property
@@ -416,6 +429,8 @@ def robot_step(robot, gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | Non
     interaction, or None when the robot sees nothing left to correct. Raises TypeError when the robot
     returns something that is not an interaction. The one robot turn of the course: the session loop below
     and the trainer's batched loop (:func:`iseg_course.training.simulate_training_clicks`) both call it.
+
+    Used by :func:`run_robot` and iseg_course.training (``simulate_training_clicks``).
     """
     item = robot(gt, pred, ignore, list(previous))
     if item is not None:
@@ -435,6 +450,8 @@ class RobotRun:
         candidates: K of each prediction (1 for single-mask methods).
         choice: ``"score"`` or ``"oracle"`` (how a candidate was picked when K > 1).
         session: the driven :class:`Session` (its event log, its last prediction).
+
+    Used in lessons 00, 02, 04, 05, 06, 07 (what ``simulate_clicks`` returns).
     """
 
     ious: list[float] = field(default_factory=list)
@@ -470,6 +487,8 @@ def run_robot(session: Session, robot, gt: np.ndarray, ignore: np.ndarray | None
     Raises:
         ValueError: ``n_steps < 1``, ``stop_at`` outside ``(0, 1]``, an unknown ``choice``, an empty ground
             truth, or an interaction the method does not accept.
+
+    Used by iseg_course.evaluation (``simulate_clicks``, so ``evaluate``).
     """
     from .metrics import iou
 

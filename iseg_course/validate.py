@@ -37,6 +37,9 @@ def number(value, name: str, minimum: float | None = None, maximum: float | None
     Raises:
         TypeError: ``value`` is not a real number.
         ValueError: it is NaN or infinite, or outside the limits.
+
+    Used by iseg_course.classical, iseg_course.guidance, iseg_course.robot, iseg_course.models and
+    iseg_course.widgets.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"expected {name} as a number, got {type(value).__name__}")
@@ -53,6 +56,8 @@ def integer(value, name: str, minimum: int | None = None, maximum: int | None = 
     Raises:
         TypeError: ``value`` is not an integer (a float such as ``3.0`` is refused too).
         ValueError: it is outside ``[minimum, maximum]``.
+
+    Used by iseg_course.classical, iseg_course.guidance and iseg_course.robot.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"expected {name} as an int, got {type(value).__name__}")

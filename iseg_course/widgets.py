@@ -109,6 +109,8 @@ class SegmentationWidget(widgets.VBox):
     Attributes (read-only views of the state): :attr:`mask`, :attr:`probabilities`, :attr:`interactions`,
     :attr:`log`, :attr:`last_latency_ms`, :attr:`last_predict_ms`, :attr:`last_error`, :attr:`mode`,
     :attr:`opacity`, :attr:`scale`.
+
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07.
     """
 
     def __init__(self, segmenter, image: np.ndarray, canvas_size: int = 512, opacity: float = 0.5):
