@@ -32,7 +32,7 @@ from .interactions import Interaction, Interactions, from_dict, to_dict
 from .segmenter import (Prediction, accepted_kinds, as_prediction, check_accepts, check_image, check_prediction,
                         interaction_kind)
 
-__all__ = ["Event", "EventLog", "Session", "Step", "robot_step", "run_robot", "RobotRun", "CHOICES"]
+__all__ = ["Event", "EventLog", "Session", "Step", "replay", "robot_step", "run_robot", "RobotRun", "CHOICES"]
 
 #: How a robot-driven session picks among K candidate masks: the highest predicted score (SAM's protocol)
 #: or the best IoU against the ground truth ("oracle", which the SAM paper also reports).
@@ -265,6 +265,12 @@ class Session:
         """Seconds of each ``predict`` call behind the current log (one per interaction)."""
         return [s.predict_s for s in self._steps]
 
+    @property
+    def predictions(self) -> list[Prediction | None]:
+        """The prediction shown after each interaction so far, oldest first (None before a first good one):
+        ``session.predictions[k - 1].probabilities`` is the map after click ``k``."""
+        return [s.shown for s in self._steps]
+
     # ---------------------------------------------------------------- the loop
     def check(self, item: Interaction) -> None:
         """Raise ValueError if ``item`` lies outside the image or the method does not accept its kind."""
@@ -421,6 +427,23 @@ class Session:
 
 
 # ------------------------------------------------------------------------------------------------ robots
+def replay(segmenter, image: np.ndarray, interactions) -> Session:
+    """Replay a list of interactions in a new :class:`Session`, one ``add`` each (the previous prediction fed
+    back every time), as a grader replays a student's clicks. Returns the session; ``session.predictions``
+    holds the prediction after each interaction.
+
+    Raises:
+        ValueError: an interaction outside the image or of a kind the method does not accept.
+        Exception: whatever the segmenter raises.
+
+    Used in lesson 07.
+    """
+    session = Session(segmenter, image)
+    for item in interactions:
+        session.add(item, source="api")
+    return session
+
+
 def robot_step(robot, gt: np.ndarray, pred: np.ndarray, ignore: np.ndarray | None,
                previous: Sequence[Interaction]) -> Interaction | None:
     """Ask a robot user for the next interaction: ``robot(gt, pred, ignore, previous)``.

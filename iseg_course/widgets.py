@@ -421,6 +421,18 @@ class SegmentationWidget(widgets.VBox):
         self._set_status(note=note)
         self._notify()
 
+    def run_robot(self, robot, gt: np.ndarray, ignore: np.ndarray | None = None, n: int = 1) -> None:
+        """Let a robot user (``robot(gt, pred, ignore, previous)``, e.g. ``iseg_course.robot.ritm_click``) add up
+        to ``n`` interactions from the ground truth ``gt`` (``(H, W)`` bool) and the shown mask, through the
+        same session a person's clicks go through (source ``"robot"`` in the log); the view updates after.
+
+        Raises ValueError for ``n < 1`` or an empty ground truth.
+        """
+        from .session import run_robot
+
+        run = run_robot(self._session, robot, gt, ignore, n, keep_masks=False)
+        self._after_change(f"the robot added {len(run.ious)} interaction(s)")
+
     def on_update(self, callback: Callable[["SegmentationWidget"], None], remove: bool = False) -> None:
         """Call ``callback(widget)`` after every change (interaction, undo, reset, new image).
 

@@ -225,3 +225,17 @@ def test_registry_builds_every_method_and_checks_what_it_accepts():
         methods.make("no_such_module_xyz:f")
     with pytest.raises(ValueError, match="not a Segmenter"):
         methods.make("builtins:object")
+
+
+def test_replay_and_a_robot_in_the_widget(sample):
+    from iseg_course.robot import ritm_click
+    from iseg_course.widgets import SegmentationWidget
+
+    run = simulate_clicks(GraphCutSegmenter(), sample, 3)
+    again = __import__("iseg_course.session", fromlist=["replay"]).replay(GraphCutSegmenter(), sample.image,
+                                                                         run.interactions)
+    assert [iou(p.probabilities >= 0.5, sample.mask, sample.ignore) for p in again.predictions] == run.ious
+    w = SegmentationWidget(GraphCutSegmenter(), sample.image)
+    w.run_robot(ritm_click, sample.mask, sample.ignore, n=3)
+    assert list(w.interactions) == list(run.interactions) and [e["source"] for e in w.log] == ["robot"] * 3
+    np.testing.assert_array_equal(w.mask, run.masks[-1])
