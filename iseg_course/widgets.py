@@ -9,13 +9,19 @@ corrects -- and every step is written to a timed log, so user time ("seconds per
 Object Selection", CVPR 2016; Sofiiuk et al., "Reviving Iterative Training with Mask Guidance for
 Interactive Segmentation" (RITM), ICIP 2022, whose demo keeps the same per-click state stack for undo).
 
+The widget is a *view* of a :class:`~iseg_course.session.Session`: the session holds the interactions, the
+predictions, undo/redo and the event log; the widget turns mouse and keys into interactions and draws.
+Modes the segmenter does not accept (its ``accepts``) are greyed out. A method that returns K candidate
+masks (a :class:`~iseg_course.segmenter.Prediction`) shows "masks" buttons with the predicted scores; the
+chosen candidate is shown and fed back on the next click.
+
 Interacting
     * **+ click / - click** modes: a left click adds a positive (object) or negative (background) click.
     * **+ scribble / - scribble** modes: press, drag and release to draw a stroke (a ``Scribble``).
     * **box** mode: press, drag and release to draw a bounding box (a ``Box``).
     * keys (after clicking the canvas once, so it has the keyboard focus): ``p`` / ``n`` positive /
       negative clicks, ``s`` / ``d`` positive / negative scribbles, ``b`` box, ``u`` or ``z`` undo,
-      ``Escape`` cancels a stroke or box being drawn. ipycanvas (0.14) reports neither the mouse button
+      ``r`` or ``y`` redo, ``1``-``9`` choose a candidate mask, ``Escape`` cancels a stroke or box being drawn. ipycanvas (0.14) reports neither the mouse button
       nor the shift key with mouse events, so negative clicks come from the mode toggle or the ``n`` key.
 
 Programmatic use (image pixel coordinates ``(x, y)`` = (column, row))::
@@ -25,7 +31,8 @@ Programmatic use (image pixel coordinates ``(x, y)`` = (column, row))::
     w.click(10, 10, positive=False)       # negative click
     w.scribble([(5, 5), (40, 12)], positive=False)
     w.box(30, 20, 200, 180)
-    w.undo(); w.reset()
+    w.undo(); w.redo(); w.reset(); w.choose(1)   # choose: candidate masks of a multimask method
+    w.run_robot(ritm_click, gt)           # a robot user adds a click through the same session
     w.mask, w.probabilities, w.interactions, w.log, w.last_latency_ms
     w.export_mask("mask.png"); w.export_log("log.json")
 
