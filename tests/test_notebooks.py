@@ -1,54 +1,123 @@
-"""Execute every instructor master notebook (solutions/*.ipynb) top to bottom in FAST mode.
+"""Execute every instructor master notebook (solutions/*.ipynb) top to bottom in FAST mode, with nbval.
 
-Each notebook runs in a fresh kernel of this environment (nbclient), from a temporary working folder (as
-graders do, so data must come through ``iseg_course.data``), with ``ISEG_FAST=1``. A failing cell fails the
-test with the cell's number, source and traceback.
+``tests/conftest.py`` makes pytest collect, next to this module, the masters through nbval's collector
+(``nbval.plugin.IPyNbFile``, what ``pytest --nbval-lax solutions/`` uses): one test per code cell, named
+``solutions/NN_name.ipynb::Cell I`` with ``I`` the cell's index in the notebook, and one
+``solutions/NN_name.ipynb::time budget`` test after the last cell. ``pytest tests/test_notebooks.py -k NN_name``
+runs one master. As with ``--nbval-lax``, outputs are not compared (masters are committed without outputs).
+
+What the subclasses below add to plain nbval, which the course's earlier nbclient runner did:
+
+* the kernel (of this environment) runs in a fresh temporary folder, not in ``solutions/`` (nbval always
+  starts it in the notebook's folder), as graders do: data must come through ``iseg_course.data``;
+* it starts with ``ISEG_FAST=1`` and ``MPLBACKEND=Agg``, whatever the calling shell set;
+* a notebook stops at its first failing cell: the later cells are skipped, not run into NameErrors;
+* the whole notebook, kernel start included, must finish within ``NOTEBOOK_BUDGET_S``;
+* the master's bytes must be the same after the run (nbval only reads it).
+
+The per-cell timeout is nbval's ``--nbval-cell-timeout`` (set in ``pyproject.toml``).
 """
 
 from __future__ import annotations
 
-import re
+import hashlib
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbval.kernel import CURRENT_ENV_KERNEL_NAME, RunningKernel
+from nbval.plugin import IPyNbCell, IPyNbFile
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((REPO / "solutions").glob("*.ipynb"))
-CELL_TIMEOUT_S = 300  # per cell; FAST notebooks take well under a minute in total
 NOTEBOOK_BUDGET_S = 120  # FAST mode must keep a whole notebook quick (the bar is "well under 60 s" on 2 cores)
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+KERNEL_ENV = {"ISEG_FAST": "1", "MPLBACKEND": "Agg"}
 
 
 def test_there_are_master_notebooks():
     assert SOLUTIONS, f"no master notebooks in {REPO / 'solutions'}"
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
-def test_solution_notebook_runs_in_fast_mode(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("ISEG_FAST", "1")  # the kernel inherits this environment
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}},
-    )
-    t0 = time.perf_counter()
-    try:
-        client.execute()
-    except (CellExecutionError, CellTimeoutError) as e:
-        failing = next(
-            (i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-             and any(o.get("output_type") == "error" for o in c.get("outputs", []))),
-            None,
-        )
-        where = f"cell {failing}" if failing is not None else "a cell"
-        pytest.fail(f"{path.name}: {where} failed with ISEG_FAST=1:\n{_ANSI.sub('', str(e))}", pytrace=False)
-    elapsed = time.perf_counter() - t0
-    errors = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-              and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
-    assert not errors, f"{path.name}: cells {errors} produced errors"
-    assert elapsed < NOTEBOOK_BUDGET_S, f"{path.name} took {elapsed:.0f} s in FAST mode (budget {NOTEBOOK_BUDGET_S} s)"
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class MasterCell(IPyNbCell):
+    """One code cell, run by nbval; skipped once an earlier cell of the same notebook has failed."""
+
+    def runtest(self):
+        if self.parent.failed_cell is not None:
+            pytest.skip(f"cell {self.parent.failed_cell} of {self.path.name} failed")
+        try:
+            super().runtest()
+        except Exception:
+            self.parent.failed_cell = self.cell_num
+            raise
+
+
+class TimeBudget(pytest.Item):
+    """After the last cell: the notebook ran within the budget and was not rewritten."""
+
+    def runtest(self):
+        nb: MasterNotebook = self.parent
+        assert _sha256(nb.path) == nb.sha256, f"{nb.path.name} was modified while it ran"
+        if nb.failed_cell is not None:
+            pytest.skip(f"cell {nb.failed_cell} failed")
+        elapsed = time.perf_counter() - nb.t0
+        assert elapsed < NOTEBOOK_BUDGET_S, \
+            f"{nb.path.name} took {elapsed:.0f} s in FAST mode (budget {NOTEBOOK_BUDGET_S} s)"
+
+    def reportinfo(self):
+        return self.path, None, f"{self.path.name}: time budget"
+
+
+class MasterNotebook(IPyNbFile):
+    """nbval's collector for one master notebook, run from a temporary folder (see the module docstring)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.compare_outputs = False  # --nbval-lax: run the cells, do not compare outputs
+        self.failed_cell: int | None = None
+        self.sha256 = _sha256(self.path)
+        self.add_marker(pytest.mark.notebook)
+
+    def setup(self):
+        self.workdir = tempfile.mkdtemp(prefix=f"iseg-{self.path.stem}-")
+        self.t0 = time.perf_counter()
+        saved = {k: os.environ.get(k) for k in KERNEL_ENV}
+        os.environ.update(KERNEL_ENV)  # the kernel process copies this environment when it starts
+        try:
+            self.kernel = RunningKernel(CURRENT_ENV_KERNEL_NAME, cwd=self.workdir,
+                                        startup_timeout=self.config.option.nbval_kernel_startup_timeout)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        self.setup_sanitize_files()
+
+    def teardown(self):
+        super().teardown()
+        shutil.rmtree(getattr(self, "workdir", ""), ignore_errors=True)
+
+    def collect(self):
+        index = None
+        for item in super().collect():  # nbval's items, numbered by code cell; ours by notebook cell
+            if index is None:
+                index = [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
+            i = index[item.cell_num]
+            yield MasterCell.from_parent(self, name=f"Cell {i}", cell_num=i, cell=item.cell, options=item.options)
+        yield TimeBudget.from_parent(self, name="time budget")
+
+
+class SolutionNotebooks(pytest.File):
+    """The masters, collected with this module (``tests/conftest.py``): one :class:`MasterNotebook` per
+    ``solutions/*.ipynb``."""
+
+    def collect(self):
+        for path in SOLUTIONS:
+            yield MasterNotebook.from_parent(self, path=path)
