@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .data import CatSplit, Sample, cat_split, load_samples  # noqa: F401 - re-exported (lesson 07)
+from .data import Sample, cat_split, load_samples
 from .metrics import iou
 from .models import ClickUNet, click_maps
 from .robot import ritm_click

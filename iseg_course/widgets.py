@@ -430,15 +430,25 @@ class SegmentationWidget(widgets.VBox):
 
     def run_robot(self, robot, gt: np.ndarray, ignore: np.ndarray | None = None, n: int = 1) -> None:
         """Let a robot user (``robot(gt, pred, ignore, previous)``, e.g. ``iseg_course.robot.ritm_click``) add up
-        to ``n`` interactions from the ground truth ``gt`` (``(H, W)`` bool) and the shown mask, through the
-        same session a person's clicks go through (source ``"robot"`` in the log); the view updates after.
+        to ``n`` interactions from the ground truth ``gt`` (``(H, W)`` bool) and the shown mask, each one through
+        the path a person's click takes (predict, redraw, timed log entry with source ``"robot"``).
 
-        Raises ValueError for ``n < 1`` or an empty ground truth.
+        Raises ValueError for ``n < 1`` or a ground truth that is empty or of another shape.
         """
-        from .session import run_robot
+        from .segmenter import check_ground_truth
+        from .session import robot_step
 
-        run = run_robot(self._session, robot, gt, ignore, n, keep_masks=False)
-        self._after_change(f"the robot added {len(run.ious)} interaction(s)")
+        if n < 1:
+            raise ValueError(f"expected n >= 1 robot interactions, got {n}")
+        gt, valid = check_ground_truth(gt, ignore)
+        if gt.shape != self._session.shape:
+            raise ValueError(f"expected a ground truth of shape {self._session.shape}, got {gt.shape}")
+        for _ in range(int(n)):
+            item = robot_step(robot, gt, self._session.mask, None if ignore is None else ~valid,
+                              self._session.interactions)
+            if item is None:
+                break
+            self._add(item, source="robot")
 
     def on_update(self, callback: Callable[["SegmentationWidget"], None], remove: bool = False) -> None:
         """Call ``callback(widget)`` after every change (interaction, undo, reset, new image).
