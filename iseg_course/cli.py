@@ -21,11 +21,21 @@ from .data import REPO_ROOT as REPO  # noqa: E402
 
 
 def _course(args: argparse.Namespace) -> int:
+    from .workspace import WORKSPACE_DIR, sync_working_copy
+
     lessons = Path(args.lessons)
     if not lessons.is_dir():
         print(f"error: lessons folder not found: {lessons}", file=sys.stderr)
         return 2
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={lessons.resolve()}",
+    root = lessons
+    if not args.in_place:  # a git-ignored working copy: the student's answers never touch tracked files
+        work = Path(args.workdir) if args.workdir else lessons.resolve().parent / WORKSPACE_DIR
+        report = sync_working_copy(lessons, work)
+        print("\n".join(report.lines()), flush=True)
+        root = work
+    print("JupyterLab prints its address with a login token (http://127.0.0.1:PORT/lab?token=...): "
+          "open that link; the token is your password for this session.", flush=True)
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root.resolve()}",
            f"--ServerApp.ip={args.ip}", f"--ServerApp.port={args.port}"]
     if args.no_browser:
         cmd.append("--no-browser")
@@ -202,8 +212,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="iseg-course", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("course", help="start JupyterLab on the lessons")
-    p.add_argument("--lessons", default=str(REPO / "lessons"))
+    p = sub.add_parser("course", help="start JupyterLab on your working copy of the lessons (my-lessons/)")
+    p.add_argument("--lessons", default=str(REPO / "lessons"), help="the course's lessons (copied, never edited)")
+    p.add_argument("--workdir", default=None,
+                   help="your working copy (default: my-lessons/ next to the lessons folder; git-ignored)")
+    p.add_argument("--in-place", action="store_true",
+                   help="open the lessons folder itself (instructors; your edits then land in tracked files)")
     p.add_argument("--ip", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8888)
     p.add_argument("--no-browser", action="store_true")

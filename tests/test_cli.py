@@ -43,7 +43,7 @@ def test_course_serves_jupyterlab_with_the_lessons(tmp_path):
            "JUPYTER_DATA_DIR": str(tmp_path / "data"), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "iseg_course.cli", "course", "--port", str(port), "--no-browser",
-         "--ServerApp.token=t0k"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+         "--workdir", str(tmp_path / "my-lessons"), "--ServerApp.token=t0k"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 90
         body = None
@@ -55,6 +55,7 @@ def test_course_serves_jupyterlab_with_the_lessons(tmp_path):
                 time.sleep(1)
         assert body is not None, "JupyterLab did not answer within 90 s"
         assert "00_interactive_loop.ipynb" in body
+        assert (tmp_path / "my-lessons" / "00_interactive_loop.ipynb").is_file()  # served from the working copy
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -140,3 +141,26 @@ def test_evaluate_method_click_reads_iseg_checkpoint(tmp_path, monkeypatch, caps
     assert main(["evaluate", "--method", "click", "--images", str(data / "images"), "--masks",
                  str(data / "masks"), "--limit", "1", "--max-clicks", "1", "--no-progress"]) == 2
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_working_copy_never_overwrites_a_students_lesson(tmp_path):
+    from iseg_course.workspace import sync_working_copy
+
+    course, mine = tmp_path / "lessons", tmp_path / "my-lessons"
+    course.mkdir()
+    (course / "00_a.ipynb").write_text("v1")
+    (course / "01_b.ipynb").write_text("b1")
+    first = sync_working_copy(course, mine)
+    assert first.copied == ["00_a.ipynb", "01_b.ipynb"] and (mine / "00_a.ipynb").read_text() == "v1"
+    (mine / "00_a.ipynb").write_text("v1 + my answers")          # the student works in lesson 00
+    (course / "00_a.ipynb").write_text("v2")                      # the course ships new versions of both
+    (course / "01_b.ipynb").write_text("b2")
+    (course / "02_c.ipynb").write_text("c1")                      # and a new lesson
+    second = sync_working_copy(course, mine)
+    assert (mine / "00_a.ipynb").read_text() == "v1 + my answers"  # never replaced
+    (beside,) = [new for old, new in second.updated if old == "00_a.ipynb"]
+    assert (mine / beside).read_text() == "v2" and beside.startswith("00_a.new-")
+    assert (mine / "01_b.ipynb").read_text() == "b2"                # untouched copy: refreshed
+    assert "02_c.ipynb" in second.copied and any(beside in line for line in second.lines())
+    third = sync_working_copy(course, mine)
+    assert third.updated == [] and third.copied == [] and (mine / "00_a.ipynb").read_text() == "v1 + my answers"
