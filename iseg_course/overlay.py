@@ -101,16 +101,19 @@ else:  # pragma: no cover
 
 
 def _display_scale(h: int, w: int, canvas_size: int) -> float:
-    """Canvas pixels per image pixel: shrink to fit ``canvas_size``, enlarge small images by an integer factor."""
-    longest = max(h, w)
-    if longest > canvas_size:
-        return canvas_size / longest
-    return float(max(1, min(8, canvas_size // longest)))
+    """Canvas pixels per image pixel: the longer side fills ``canvas_size`` (large images shrink, small ones grow,
+    at most 16 times, nearest neighbour so that every image pixel stays a visible square)."""
+    return min(canvas_size / max(h, w), 16.0)
 
 
 def _dots(canvas, xy: np.ndarray, colour: str) -> None:
+    """Filled click markers with a black outer and a white inner ring: visible on any background colour
+    (a red negative click on a red object, a green one on grass)."""
     canvas.fill_style = colour
     canvas.fill_circles(xy[:, 0], xy[:, 1], _CLICK_RADIUS)
+    canvas.stroke_style = "black"
+    canvas.line_width = 3.0
+    canvas.stroke_circles(xy[:, 0], xy[:, 1], _CLICK_RADIUS + 1.0)
     canvas.stroke_style = "white"
     canvas.line_width = 1.5
     canvas.stroke_circles(xy[:, 0], xy[:, 1], _CLICK_RADIUS)

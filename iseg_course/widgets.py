@@ -36,11 +36,11 @@ Programmatic use (image pixel coordinates ``(x, y)`` = (column, row))::
     w.mask, w.probabilities, w.interactions, w.log, w.last_latency_ms
     w.export_mask("mask.png"); w.export_log("log.json")
 
-Coordinates. Images larger than ``canvas_size`` are shown scaled down (aspect kept) so their longer side
-is ``canvas_size`` canvas pixels; images smaller than half of it are shown enlarged by an integer factor
-(nearest neighbour, so every image pixel is a crisp square). A canvas position ``(u, v)`` (continuous,
-pixel ``i`` covers ``[i, i + 1)``) maps back to the image pixel ``(floor(u / sx), floor(v / sy))``,
-clipped to the image, where ``sx = canvas_width / W`` and ``sy = canvas_height / H``.
+Coordinates. The image is shown so that its longer side fills ``canvas_size`` canvas pixels (aspect kept):
+larger images are scaled down (Lanczos), smaller ones scaled up (nearest neighbour, so every image pixel is
+a crisp block; at most 16 times). A canvas position ``(u, v)`` (continuous, pixel ``i`` covers ``[i, i + 1)``)
+maps back to the image pixel ``(floor(u / sx), floor(v / sy))``, clipped to the image, where
+``sx = canvas_width / W`` and ``sy = canvas_height / H``.
 
 Errors. If the segmenter raises (or returns something that is not an ``(H, W)`` map in ``[0, 1]``) the
 error is shown in the status line, the interaction that triggered it is kept in ``w.interactions`` and
@@ -105,7 +105,7 @@ class SegmentationWidget(widgets.VBox):
             probability map (``(H, W) float32``, None before the first prediction).
         image: ``(H, W, 3) uint8`` RGB image.
         canvas_size: the longer side of the displayed image in canvas pixels (default 512); larger
-            images are scaled down, small ones enlarged by an integer factor (see the module docstring).
+            images are scaled down, smaller ones up (see the module docstring).
         opacity: alpha of the mask overlay in ``[0, 1]`` (the slider's initial value).
 
     Raises:
