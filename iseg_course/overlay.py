@@ -8,6 +8,8 @@ colour), yellow = box, blue = the predicted mask. Used by iseg_course.widgets (l
 from __future__ import annotations
 
 import io
+import math
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -195,3 +197,63 @@ def draw_live(layer, drag: dict, sx: float, sy: float, segment: bool = False) ->
         layer.line_width = _STROKE_WIDTH
         layer.line_cap = "round"
         layer.stroke_line(float(xy[0, 0]), float(xy[0, 1]), float(xy[1, 0]), float(xy[1, 1]))
+
+
+@dataclass(frozen=True)
+class CanvasFit:
+    """How an ``(H, W)`` image sits on the widget's canvas: its canvas size and the mapping both ways.
+
+    ``sx = width / W``, ``sy = height / H`` canvas pixels per image pixel; ``rows`` / ``cols`` give, for each
+    canvas pixel centre, the image pixel under it (nearest neighbour). Used by iseg_course.widgets.
+    """
+
+    h: int
+    w: int
+    width: int
+    height: int
+    rows: np.ndarray
+    cols: np.ndarray
+
+    @classmethod
+    def for_image(cls, shape: tuple[int, ...], canvas_size: int) -> "CanvasFit":
+        """The fit of an image of ``shape`` whose longer side fills ``canvas_size`` (see :func:`_display_scale`)."""
+        h, w = int(shape[0]), int(shape[1])
+        scale = _display_scale(h, w, canvas_size)
+        cw, ch = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
+        rows = np.minimum((np.arange(ch) + 0.5) * h / ch, h - 1).astype(np.intp)
+        cols = np.minimum((np.arange(cw) + 0.5) * w / cw, w - 1).astype(np.intp)
+        return cls(h, w, cw, ch, rows, cols)
+
+    @property
+    def sx(self) -> float:
+        return self.width / self.w
+
+    @property
+    def sy(self) -> float:
+        return self.height / self.h
+
+    def shown_rgba(self, image: np.ndarray) -> np.ndarray:
+        """The image at canvas size as ``(height, width, 4) uint8`` (RGBA, so ipycanvas sends a lossless PNG):
+        nearest neighbour when enlarged, Lanczos when reduced."""
+        if (self.width, self.height) == (self.w, self.h):
+            shown = image
+        elif self.width > self.w:
+            shown = image[self.rows][:, self.cols]
+        else:
+            from PIL import Image
+
+            shown = np.asarray(Image.fromarray(image).resize((self.width, self.height), Image.Resampling.LANCZOS))
+        return np.dstack([shown, np.full((self.height, self.width), 255, np.uint8)])
+
+    def canvas_to_image(self, x: float, y: float, clip: bool = True) -> tuple[int, int]:
+        """Image pixel ``(col, row)`` under canvas position ``(x, y)``; see ``SegmentationWidget.canvas_to_image``."""
+        if not clip and not (-1.0 <= x <= self.width + 1.0 and -1.0 <= y <= self.height + 1.0):
+            raise ValueError(f"canvas position (x={x}, y={y}) is outside the {self.width}x{self.height} canvas "
+                             f"(expected 0 <= x <= {self.width}, 0 <= y <= {self.height})")
+        col = min(max(int(math.floor(x / self.sx)), 0), self.w - 1)
+        row = min(max(int(math.floor(y / self.sy)), 0), self.h - 1)
+        return col, row
+
+    def image_to_canvas(self, x: float, y: float) -> tuple[float, float]:
+        """Canvas position of the centre of image pixel ``(x, y)``."""
+        return _to_canvas(x, y, self.sx, self.sy)

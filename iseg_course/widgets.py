@@ -51,7 +51,6 @@ error is shown in the status line, the interaction that triggered it is kept in 
 from __future__ import annotations
 
 import html
-import math
 import os
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -59,7 +58,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .interactions import Box, Click, Interactions, Scribble
-from .overlay import (_COMMANDS, _FAST_PUT, MASK_RGB, _display_scale, _overlay_png,  # noqa: F401 (MASK_RGB: API)
+from .overlay import (_COMMANDS, _FAST_PUT, MASK_RGB, CanvasFit, _overlay_png,  # noqa: F401 (MASK_RGB: API)
                       draw_live, interaction_commands, overlay_rgba)
 from .segmenter import accepted_kinds
 from .session import Session
@@ -202,25 +201,11 @@ class SegmentationWidget(widgets.VBox):
         if image is not None:  # None: the session's image, set in __init__
             self._session.set_image(image)
         image = self._session.image
-        h, w = image.shape[:2]
         self._image = image
-        scale = _display_scale(h, w, self._canvas_size)
-        cw, ch = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
-        self._cw, self._ch = cw, ch
-        self._sx, self._sy = cw / w, ch / h
-        # nearest-neighbour lookup: canvas pixel centre -> image pixel
-        self._rows = np.minimum((np.arange(ch) + 0.5) / self._sy, h - 1).astype(np.intp)
-        self._cols = np.minimum((np.arange(cw) + 0.5) / self._sx, w - 1).astype(np.intp)
-        if (cw, ch) == (w, h):
-            shown = image
-        elif scale > 1:
-            shown = image[self._rows][:, self._cols]
-        else:
-            from PIL import Image
-
-            shown = np.asarray(Image.fromarray(image).resize((cw, ch), Image.Resampling.LANCZOS))
-        # RGBA so ipycanvas sends it as lossless PNG (an RGB array would be sent as JPEG)
-        self._shown_rgba = np.dstack([shown, np.full((ch, cw), 255, np.uint8)])
+        self._fit = CanvasFit.for_image(image.shape, self._canvas_size)
+        cw, ch = self._fit.width, self._fit.height
+        self._cw, self._ch, self._sx, self._sy = cw, ch, self._fit.sx, self._fit.sy
+        self._shown_rgba = self._fit.shown_rgba(image)
         self._last_latency_ms: float | None = None
         self._last_predict_ms: float | None = None
         self._drag = None
@@ -255,29 +240,14 @@ class SegmentationWidget(widgets.VBox):
         return self._canvas
 
     def canvas_to_image(self, x: float, y: float, clip: bool = True) -> tuple[int, int]:
-        """Map a canvas position ``(x, y)`` (canvas pixels, continuous) to the image pixel ``(col, row)``.
-
-        ``col = floor(x / sx)``, ``row = floor(y / sy)``, clipped to the image when ``clip`` is True.
-
-        Raises:
-            TypeError/ValueError: on non-numeric or non-finite coordinates; with ``clip=False`` a position
-            more than one canvas pixel outside the canvas raises ValueError.
-        """
-        x = number(x, "canvas x")
-        y = number(y, "canvas y")
-        if not clip and not (-1.0 <= x <= self._cw + 1.0 and -1.0 <= y <= self._ch + 1.0):
-            raise ValueError(
-                f"canvas position (x={x}, y={y}) is outside the {self._cw}x{self._ch} canvas "
-                f"(expected 0 <= x <= {self._cw}, 0 <= y <= {self._ch})"
-            )
-        h, w = self._image.shape[:2]
-        col = min(max(int(math.floor(x / self._sx)), 0), w - 1)
-        row = min(max(int(math.floor(y / self._sy)), 0), h - 1)
-        return col, row
+        """Map a canvas position ``(x, y)`` (canvas pixels, continuous) to the image pixel ``(col, row)``:
+        ``(floor(x / sx), floor(y / sy))``, clipped to the image when ``clip`` is True. Raises TypeError /
+        ValueError for non-finite coordinates, or (``clip=False``) more than a pixel outside the canvas."""
+        return self._fit.canvas_to_image(number(x, "canvas x"), number(y, "canvas y"), clip)
 
     def image_to_canvas(self, x: float, y: float) -> tuple[float, float]:
         """Canvas position of the centre of image pixel ``(x, y)``: ``((x + 0.5) sx, (y + 0.5) sy)``."""
-        return (float(x) + 0.5) * self._sx, (float(y) + 0.5) * self._sy
+        return self._fit.image_to_canvas(x, y)
 
     # ------------------------------------------------------------------ read-only state
     @property
@@ -616,7 +586,7 @@ class SegmentationWidget(widgets.VBox):
         mask = self._session.mask
         if not mask.any():
             return None
-        shown = mask[self._rows[:, None], self._cols[None, :]]
+        shown = mask[self._fit.rows[:, None], self._fit.cols[None, :]]
         if _FAST_PUT:
             return _overlay_png(shown, self.opacity)
         return overlay_rgba(shown, self.opacity)
