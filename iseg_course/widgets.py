@@ -185,7 +185,10 @@ class SegmentationWidget(widgets.VBox):
              self._opacity_slider],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
-        super().__init__([toolbar, self._candidate_buttons, self._canvas, self._status])
+        self._keys_hint = widgets.HTML(
+            "<small>Keys work once the canvas has the focus (click it once): p / n object / background click, "
+            "s / d scribbles, b box, u undo, r redo, 1-9 candidate masks, Esc cancels a stroke.</small>")
+        super().__init__([toolbar, self._candidate_buttons, self._canvas, self._status, self._keys_hint])
         self.add_class("iseg-segmentation-widget")
         self._set_image(None, log=False)
 

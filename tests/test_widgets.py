@@ -518,3 +518,15 @@ def test_overlay_sent_to_the_canvas_matches_the_mask(monkeypatch, teddy):
     sent.clear()
     w.reset()
     assert not any(bytes(b).startswith(b"\x89PNG") for buffers in sent for b in buffers)
+
+
+def test_a_mode_chosen_on_the_buttons_holds_for_the_very_next_canvas_event(teddy):
+    """The frontend sends the toggle's new index, then the canvas click: the click takes the new mode and is
+    drawn at once (red, in the interactions layer), not after the next click."""
+    w = SegmentationWidget(FloodSegmenter(), teddy.image)
+    w._mode_buttons.set_state({"index": [v for _, v in w._mode_buttons.options].index("negative")})  # as a comm update
+    assert w.mode == "negative"
+    u, v = canvas_pos(w, 5, 5)
+    w.canvas[-1]._handle_frontend_event(None, {"event": "mouse_down", "x": u, "y": v}, [])
+    assert w.interactions.clicks == [Click(5.0, 5.0, False)] and w.log[-1]["positive"] is False
+    assert len(w._interaction_commands()) == 1 and "keys work once the canvas has the focus" in w._keys_hint.value.lower()
