@@ -6,7 +6,9 @@ copy of ``tests/browser_widget.ipynb``. Chromium (``/usr/bin/chromium``, install
 inside the teddy bear on the widget's canvas and checks -- through the ``widget_state.json`` file the
 notebook writes after every widget update -- that the mask changed and that the log holds the click at the
 image coordinates computed from the canvas's on-page bounding box and the widget's scale (+-1 px). It
-also checks that the overlay was painted in the page at the click.
+also checks that the overlay was painted in the page at the click, that a click after pressing the
+"- click" button is stored as negative, and -- on lesson 00 run top to bottom in FAST mode with its exercise
+stubs untouched -- that the lesson's widget reaches the student empty and that q1's feedback is short.
 
 Skipped (with the reason) when Chromium or Playwright is missing, unless the environment variable CI is
 set: then it fails.
@@ -35,6 +37,7 @@ from iseg_course.data import load_dataset
 
 CHROMIUM = Path("/usr/bin/chromium")
 NOTEBOOK = Path(__file__).with_name("browser_widget.ipynb")
+LESSON_00 = Path(__file__).resolve().parent.parent / "lessons" / "00_interactive_loop.ipynb"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -44,7 +47,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 
 def _missing(reason: str) -> None:
@@ -136,6 +139,44 @@ _CHANGED = """(c) => {
 }"""
 
 
+_ALL_RUN = """() => {
+    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    if (!w || !w.content || !w.sessionContext.session || w.sessionContext.session.kernel.status !== 'idle') return false;
+    const cells = w.content.widgets.filter(c => c.model.type === 'code');
+    const failed = cells.some(c => c.model.outputs.toJSON().some(o => o.output_type === 'error'));
+    return cells.length > 0 && (failed || cells.every(c => c.model.executionCount !== null));  // done, or stopped
+}"""
+_LESSON_STATE = """async () => {
+    const w = window.jupyterapp.shell.currentWidget;
+    const cells = w.content.widgets.filter(c => c.model.type === 'code');
+    const q1 = cells.find(c => c.model.sharedModel.getSource().includes('grader.check("q1")'));
+    const errors = cells.filter(c => c.model.outputs.toJSON().some(o => o.output_type === 'error'))
+                        .map(c => c.model.sharedModel.getSource().slice(0, 80));
+    const k = w.sessionContext.session.kernel;
+    const f = k.requestExecute({code: 'print(len(widget.interactions))', silent: false, store_history: false});
+    let out = '';
+    f.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
+    await f.done;
+    return {q1_feedback: q1 ? q1.outputArea.node.innerText : '', widget_interactions: parseInt(out),
+            errors: errors};
+}"""
+
+
+def _run_lesson(page, base: str, token: str, name: str) -> dict:
+    """Open a lesson in JupyterLab, Run All, wait for every code cell to finish; return what a student sees:
+    the q1 check's output text, the number of interactions of the lesson's ``widget`` and cells that raised."""
+    page.goto(f"{base}/lab/tree/{name}?token={token}", wait_until="domcontentloaded", timeout=60_000)
+    page.wait_for_function(
+        f"() => {{ const w = window.jupyterapp && window.jupyterapp.shell.currentWidget; return w && w.context && "
+        f"w.context.path.endsWith('{name}') && w.sessionContext.session && w.sessionContext.session.kernel && "
+        f"w.sessionContext.session.kernel.status === 'idle'; }}",
+        timeout=90_000,
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(_ALL_RUN, timeout=150_000, polling=500)
+    return page.evaluate(_LESSON_STATE)
+
+
 def test_click_in_jupyterlab_with_chromium(tmp_path):
     if not CHROMIUM.exists():
         _missing(f"{CHROMIUM} is missing: run scripts/install-browser.sh (Debian's chromium package)")
@@ -152,6 +193,7 @@ def test_click_in_jupyterlab_with_chromium(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
+    shutil.copy(LESSON_00, work / LESSON_00.name)  # a student's first lesson, run top to bottom below
     state_file = work / "widget_state.json"
     jupyter = {k: tmp_path / k for k in ("config", "data", "runtime", "ipython", "settings", "workspaces")}
     for d in jupyter.values():
@@ -172,6 +214,7 @@ def test_click_in_jupyterlab_with_chromium(tmp_path):
         JUPYTER_PLATFORM_DIRS="1",
         MPLBACKEND="Agg",
         PYTHONUNBUFFERED="1",
+        ISEG_FAST="1",  # lesson 00 in its quick form
     )
     port, token = _free_port(), secrets.token_hex(16)
     server_log = tmp_path / "jupyterlab.log"
@@ -250,6 +293,19 @@ def test_click_in_jupyterlab_with_chromium(tmp_path):
                     _poll(lambda: canvas.evaluate(_CHANGED) >= need, 30, "the mask overlay to be painted", interval=0.02)
                     overlay_ms = (time.perf_counter() - t_click) * 1e3
                     page.locator(".iseg-segmentation-widget").screenshot(path=str(tmp_path / "widget.png"))
+                    first_state = state
+
+                    # press the "- click" button, then click the background: stored (and drawn) as negative
+                    page.locator(".iseg-segmentation-widget .widget-toggle-button", has_text="\u2212 click").first.click()
+                    page.mouse.click(box["x"] + 4 * sx * box["width"] / cw, box["y"] + 4 * sy * box["height"] / ch)
+                    state = _poll(
+                        lambda: (s := _read_state(state_file)) and sum(e["event"] == "click" for e in s["log"]) == 2 and s,
+                        30, "the negative click to reach the widget's log",
+                    )
+                    negative = [e for e in state["log"] if e["event"] == "click"][-1]
+
+                    # lesson 00, run top to bottom as a student does (Run All, untouched exercise stubs)
+                    lesson = _run_lesson(page, base, token, LESSON_00.name)
                 except Exception as e:  # a failed wait: say where to look
                     pytest.fail(
                         f"{type(e).__name__}: {e}\nscreenshot: {screenshot}\nwidget state: {_read_state(state_file)}\n"
@@ -265,6 +321,14 @@ def test_click_in_jupyterlab_with_chromium(tmp_path):
     finally:
         _stop(proc)
 
+    assert negative["positive"] is False and negative["source"] == "mouse", negative
+    assert abs(negative["x"] - 4) <= 1 and abs(negative["y"] - 4) <= 1, negative
+    assert lesson["widget_interactions"] == 0, "lesson 00's widget must reach the student empty after Run All"
+    q1 = lesson["q1_feedback"]
+    assert "q1" in q1 and 0 < len(q1.strip().splitlines()) <= 10, f"q1 feedback of the untouched stub:\n{q1}"
+    assert "Trying:" not in q1 and "annotation_days" in q1, q1
+    assert lesson["errors"] == [], f"lesson 00 cells raised: {lesson['errors']}"
+    state = first_state
     clicks = [e for e in state["log"] if e["event"] == "click"]
     assert len(clicks) == 1, state["log"]
     (click,) = clicks
