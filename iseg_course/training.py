@@ -1,8 +1,8 @@
 """Interactive training of the click model with a robot user: the cat working example (lesson 07).
 
 The lecture's training phase: 100 labelled cats, 90 train / 10 test. For every training image the robot
-user simulates 10 iterative clicks (step I: a click in the centre of the object; step III: a click in the
-centre of the largest error), the clicks accumulate in the guidance signal G, the previous prediction is
+user simulates 10 iterative clicks (step I: a click at the object pixel farthest from its border; step III:
+a click at the deepest error, the pixel farthest from the border of its own error region), the clicks accumulate in the guidance signal G, the previous prediction is
 fed back, and the model is updated after the 10th click. Train and test loss are recorded every epoch.
 10 clicks x 100 images = 1000 forward passes per epoch, where non-interactive training needs 100:
 interactive training is linearly slower in the number of simulated clicks.
@@ -192,8 +192,8 @@ def simulate_training_clicks(model, images: torch.Tensor, labels: np.ndarray, n_
                              grad: str = "none", amp: bool = False):
     """The iterative click loop of one batch: ``n_clicks`` robot clicks, each followed by a forward pass.
 
-    Click ``k``: the robot user looks at the ground truth and the current prediction (step I: centre of
-    the object; step III: centre of the largest error), the click is added to that image's clicks, the
+    Click ``k``: the robot user looks at the ground truth and the current prediction (step I: the object
+    pixel farthest from its border; step III: the deepest error pixel), the click is added to that image's clicks, the
     guidance maps are re-encoded from all clicks so far, and the model runs on image + maps + previous
     probabilities. The previous probabilities are fed back detached: gradients never flow from one click
     into the next.

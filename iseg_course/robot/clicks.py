@@ -2,8 +2,10 @@
 
 The default clicker, :func:`ritm_click`, follows the protocol of RITM (Sofiiuk, Petrov & Konushin,
 "Reviving Iterative Training with Mask Guidance for Interactive Segmentation", ICIP 2022), itself the
-protocol of Xu et al., "Deep Interactive Object Selection", CVPR 2016: click at the interior-most pixel of
-the larger error region. The others work on the largest error region (false negative -> positive click,
+protocol of Xu et al., "Deep Interactive Object Selection", CVPR 2016: of the false-negative and the
+false-positive errors, the one whose region holds the pixel farthest from its own border wins (the deepest
+error), and the click lands at that pixel -- not necessarily in the region with the most pixels. The others
+work on the largest error region (false negative -> positive click,
 false positive -> negative; :func:`~iseg_course.robot.largest_error_region`): :func:`centre_click`,
 :func:`random_click`, :func:`uniform_click` (all error pixels at once), :func:`dt_prior_click`,
 :func:`boundary_click`, :func:`long_axis_click`. ``clicked`` may hold interactions of any type; only its
