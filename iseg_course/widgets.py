@@ -62,7 +62,7 @@ from .overlay import (_COMMANDS, _FAST_PUT, MASK_RGB, CanvasFit, _overlay_png,  
                       draw_live, interaction_commands, overlay_rgba)
 from .segmenter import accepted_kinds
 from .session import Session
-from .validate import number
+from .validate import integer, number
 
 try:  # ipywidgets / ipycanvas are dependencies of the package; keep the import error readable
     import ipywidgets as widgets
@@ -120,13 +120,8 @@ class SegmentationWidget(widgets.VBox):
     """
 
     def __init__(self, segmenter, image: np.ndarray, canvas_size: int = 512, opacity: float = 0.5):
-        if isinstance(canvas_size, (bool, np.bool_)) or not isinstance(canvas_size, (int, np.integer)):
-            raise TypeError(f"canvas_size must be an int (pixels), got {type(canvas_size).__name__}")
-        if canvas_size < 16:
-            raise ValueError(f"canvas_size must be at least 16 pixels, got {canvas_size}")
-        opacity = number(opacity, "opacity")
-        if not 0.0 <= opacity <= 1.0:
-            raise ValueError(f"opacity must be in [0, 1], got {opacity}")
+        canvas_size = integer(canvas_size, "canvas_size (pixels)", minimum=16)
+        opacity = number(opacity, "opacity", 0.0, 1.0)
 
         self._session = Session(segmenter, image, keep_going=True)  # checks the segmenter and the image
         self._modes = [m for m in MODES if _MODE_KIND[m] in accepted_kinds(segmenter)]
@@ -336,9 +331,7 @@ class SegmentationWidget(widgets.VBox):
 
     @opacity.setter
     def opacity(self, value: float) -> None:
-        value = number(value, "opacity")
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"opacity must be in [0, 1], got {value}")
+        value = number(value, "opacity", 0.0, 1.0)
         self._opacity_slider.value = value
 
     # ------------------------------------------------------------------ programmatic interactions
