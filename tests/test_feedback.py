@@ -23,8 +23,14 @@ def test_an_untouched_stub_gets_one_short_message():
     assert "Traceback" not in html.split("<details>")[0]
 
 
+def _annotation_days(hours_per_image, n_images, hours_per_day=24.0):
+    if hours_per_image < 0 or n_images < 0 or not 0 < hours_per_day <= 24:
+        raise ValueError("bad input")
+    return float(hours_per_image) * n_images / hours_per_day
+
+
 def test_a_correct_answer_reads_passed_and_a_missing_name_names_it():
-    env = lesson_env("00", cells=1, extra={"annotation_days": lambda h, n, hours_per_day=24.0: h * n / hours_per_day})
+    env = lesson_env("00", cells=1, extra={"annotation_days": _annotation_days})
     assert repr(_feedback("00", "q1", env)) == "q1 passed!"
     fb = _feedback("00", "q1", lesson_env("00", cells=1))  # the function was never defined
     assert "NameError" in repr(fb) and "annotation_days" in repr(fb)
