@@ -157,7 +157,11 @@ _LESSON_STATE = """async () => {
     let out = '';
     f.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
     await f.done;
-    return {q1_feedback: q1 ? q1.outputArea.node.innerText : '', widget_interactions: parseInt(out),
+    // the check's text as the kernel sent it (a cell scrolled out of view is not rendered in the page)
+    const text = (o) => o.text !== undefined ? [].concat(o.text).join('') :
+        (o.data && o.data['text/plain'] !== undefined ? [].concat(o.data['text/plain']).join('') : '');
+    const q1_text = q1 ? q1.model.outputs.toJSON().map(text).join('') : '';
+    return {q1_feedback: q1_text, widget_interactions: parseInt(out),
             errors: errors};
 }"""
 
