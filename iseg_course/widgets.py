@@ -128,7 +128,6 @@ class SegmentationWidget(widgets.VBox):
         if not self._modes:
             raise ValueError(f"{type(segmenter).__name__} accepts none of the widget's interactions (clicks, "
                              "scribbles, boxes)")
-        self._segmenter = segmenter
         self._canvas_size = int(canvas_size)
         self._callbacks: list[Callable] = []
         self._drag: dict | None = None  # stroke or box being drawn: {"kind", "points" (image px), "positive"}
@@ -199,10 +198,8 @@ class SegmentationWidget(widgets.VBox):
         if image is not None:  # None: the session's image, set in __init__
             self._session.set_image(image)
         image = self._session.image
-        self._image = image
         self._fit = CanvasFit.for_image(image.shape, self._canvas_size)
         cw, ch = self._fit.width, self._fit.height
-        self._cw, self._ch, self._sx, self._sy = cw, ch, self._fit.sx, self._fit.sy
         self._shown_rgba = self._fit.shown_rgba(image)
         self._last_latency_ms: float | None = None
         self._last_predict_ms: float | None = None
@@ -220,17 +217,17 @@ class SegmentationWidget(widgets.VBox):
     @property
     def image(self) -> np.ndarray:
         """The current ``(H, W, 3) uint8`` image (a copy)."""
-        return self._image.copy()
+        return self._session.image.copy()
 
     @property
     def scale(self) -> tuple[float, float]:
         """``(sx, sy)``: canvas pixels per image pixel along x (columns) and y (rows)."""
-        return self._sx, self._sy
+        return self._fit.sx, self._fit.sy
 
     @property
     def canvas_shape(self) -> tuple[int, int]:
         """``(height, width)`` of the canvas in canvas pixels."""
-        return self._ch, self._cw
+        return self._fit.height, self._fit.width
 
     @property
     def canvas(self) -> MultiCanvas:
@@ -320,7 +317,7 @@ class SegmentationWidget(widgets.VBox):
         if value not in MODES:
             raise ValueError(f"unknown mode {value!r}; expected one of {list(MODES)}")
         if value not in self._modes:
-            raise ValueError(f"{type(self._segmenter).__name__} does not accept {MODES[value]!r} "
+            raise ValueError(f"{self._session.name} does not accept {MODES[value]!r} "
                              f"(mode {value!r}); available modes: {self._modes}")
         self._mode_buttons.value = value
 
@@ -599,17 +596,17 @@ class SegmentationWidget(widgets.VBox):
 
     def _interaction_commands(self) -> list[Callable]:
         """Drawing commands for the interactions (computed before ``hold_canvas`` so nothing raises inside)."""
-        return interaction_commands(self._session.interactions, self._sx, self._sy)
+        return interaction_commands(self._session.interactions, self._fit.sx, self._fit.sy)
 
     def _draw_live(self, segment: bool = False) -> None:
         """Draw the stroke or box being dragged on the top layer."""
         if self._drag is not None:
             with hold_canvas():
-                draw_live(self._canvas[3], self._drag, self._sx, self._sy, segment)
+                draw_live(self._canvas[3], self._drag, self._fit.sx, self._fit.sy, segment)
 
     # ------------------------------------------------------------------ status and export
     def _set_status(self, note: str | None = None, error: bool = False) -> None:
-        h, w = self._image.shape[:2]
+        h, w = self._session.shape
         area = int(np.count_nonzero(self._session.mask))
         parts = [f"mode: {MODES[self.mode]}", f"{len(self._session)} interactions",
                  f"mask {area} px ({100.0 * area / (h * w):.1f} %)"]
