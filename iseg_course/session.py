@@ -28,7 +28,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .interactions import Interaction, Interactions, from_dict, to_dict
+from .interactions import _TYPES, Interaction, Interactions, from_dict, to_dict
 from .segmenter import (Prediction, accepted_kinds, as_prediction, check_accepts, check_image, check_prediction,
                         interaction_kind)
 
@@ -38,8 +38,9 @@ __all__ = ["Event", "EventLog", "Session", "Step", "replay", "robot_step", "run_
 #: or the best IoU against the ground truth ("oracle", which the SAM paper also reports).
 CHOICES = ("score", "oracle")
 
-#: Event names for interactions (the kind of :func:`~iseg_course.segmenter.interaction_kind`, without "_").
-_INTERACTION_EVENTS = ("click", "scribble", "box", "extremepoints", "polygon")
+#: Event name -> interaction class name, for interaction events: the class name in lower case ("extremepoints").
+_EVENT_TYPE = {name.lower(): name for name in _TYPES}
+_INTERACTION_EVENTS = tuple(_EVENT_TYPE)
 
 
 # ------------------------------------------------------------------------------------------------ event log
@@ -115,8 +116,7 @@ class Event:
         known = {f.name for f in fields(cls)}
         kw = {k: v for k, v in d.items() if k in known}
         if d["event"] in _INTERACTION_EVENTS:
-            kind = {"click": "Click", "scribble": "Scribble", "box": "Box", "extremepoints": "ExtremePoints",
-                    "polygon": "Polygon"}[d["event"]]
+            kind = _EVENT_TYPE[d["event"]]
             coords = {k: v for k, v in d.items() if k not in known and k != "type"}
             if kind in ("Click", "Scribble"):
                 coords["positive"] = d.get("positive", True)
@@ -320,7 +320,7 @@ class Session:
         self._steps.append(step)
         self._redo.clear()
         self.last_error = error
-        self._pending = Event(t, interaction_kind(item).replace("_", ""), interaction=to_dict(item),
+        self._pending = Event(t, type(item).__name__.lower(), interaction=to_dict(item),
                               positive=bool(getattr(item, "positive", True)), source=source,
                               predict_ms=round(predict_s * 1e3, 3), n_interactions=len(self._steps),
                               mask_area=int(np.count_nonzero(self.mask)), error=error,
