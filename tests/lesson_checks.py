@@ -56,3 +56,83 @@ def public_check(lesson: str, question: str, env: dict):
         return Notebook(lesson_path(lesson).name).check(question, global_env=env, verbose=True)
     finally:
         os.chdir(cwd)
+
+
+# ------------------------------------------------------------------ masters' answers against the public checks
+SOLUTIONS = REPO / "solutions"
+
+
+def master_path(lesson: str) -> Path:
+    """``solutions/<lesson>*.ipynb`` for a lesson number such as ``"03"``."""
+    matches = sorted(SOLUTIONS.glob(f"{lesson}*.ipynb"))
+    if not matches:
+        raise FileNotFoundError(f"no master {lesson!r} in {SOLUTIONS}")
+    return matches[0]
+
+
+def master_solution(lesson: str, name: str) -> str:
+    """The source of the master's solution cell that defines ``name`` (solution lines included)."""
+    nb = json.loads(master_path(lesson).read_text())
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and f"def {name}(" in src and "# BEGIN SOLUTION" in src:
+            return src
+    raise LookupError(f"no solution cell defining {name} in lesson {lesson}")
+
+
+def master_answer(lesson: str, name: str, env: dict) -> dict:
+    """Run the master's solution cell that defines ``name`` (``def name(`` or ``name =``) in ``env``."""
+    import nbformat
+
+    path = master_path(lesson)
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code" and (f"def {name}(" in cell.source or cell.source.startswith(f"{name} =")):
+            exec(compile(cell.source, f"<{path.name}: {name}>", "exec"), env)  # noqa: S102 - our own master
+            return env
+    raise LookupError(f"no solution cell defining {name} in {path.name}")
+
+
+def passes(lesson: str, question: str, env: dict) -> bool:
+    """Whether every public case of ``question`` passes in ``env``."""
+    return bool(public_check(lesson, question, env).passed_all)
+
+
+_ENVS: dict[str, dict] = {}
+
+
+def check(lesson: str, question: str, name: str, answer) -> bool:
+    """Run ``question``'s public checks with ``answer`` as ``name`` (``"master"``: the master's own cell) in a
+    copy of the lesson's grader-and-imports environment (built once per lesson): True when all pass."""
+    if lesson not in _ENVS:
+        _ENVS[lesson] = lesson_env(lesson, cells=2)
+    env = dict(_ENVS[lesson])
+    if isinstance(answer, str) and answer == "master":
+        exec(compile(master_solution(lesson, name), f"<master {lesson} {name}>", "exec"), env)  # noqa: S102
+    else:
+        env[name] = answer
+    return passes(lesson, question, env)
+
+
+def assert_wrong_answer_fails(lesson: str, question: str, name: str, wrong) -> None:
+    """``wrong`` takes the master's parameters (so a keyword call cannot fail for that reason alone) and
+    fails ``question``'s public checks."""
+    import inspect
+
+    import numpy as np
+
+    master = {"np": np}
+    exec(compile(master_solution(lesson, name), "<master>", "exec"), master)  # noqa: S102
+    assert list(inspect.signature(wrong).parameters) == list(inspect.signature(master[name]).parameters), \
+        f"{wrong.__name__} must take the exercise's parameters (a keyword call must not fail for that reason)"
+    assert not check(lesson, question, name, wrong), \
+        f"lesson {lesson} {question}: the wrong answer {wrong.__name__} passes the public checks"
+
+
+def check_question(lesson: str, question: str, name: str, wrong: dict, *, cells: int = 3, extra: dict | None = None):
+    """The master's ``name`` passes ``question``'s public checks; every answer in ``wrong`` (label -> answer)
+    fails them."""
+    env = master_answer(lesson, name, lesson_env(lesson, cells=cells, extra=extra))
+    assert passes(lesson, question, env), f"lesson {lesson} {question}: the master's answer fails the public checks"
+    slipped = [label for label, answer in wrong.items()
+               if passes(lesson, question, lesson_env(lesson, cells=cells, extra={**(extra or {}), name: answer}))]
+    assert not slipped, f"lesson {lesson} {question}: the public checks let these wrong answers pass: {slipped}"

@@ -1,0 +1,163 @@
+"""Lesson 00: the public checks (what a student's ``grader.check("qN")`` runs) catch plausible-but-wrong
+answers, and the master's own answer (read from ``solutions/``) passes them.
+
+Each wrong answer breaks one rule the exercise states (a ValueError on bad input, the return type, shapes,
+units, edge cases) or makes a typical slip (off by one, x and y swapped).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lesson_checks import assert_wrong_answer_fails, check
+
+LESSON = "00"
+QUESTIONS = {"q1": "annotation_days", "q2": "iou_with_ignore", "q3": "clicks_to_reach", "q4": "dice_from_iou"}  # question -> the function the exercise asks for
+
+
+def days_without_checks(hours_per_image, n_images, hours_per_day=24.0):
+    h, n, d = hours_per_image, n_images, hours_per_day
+    return float(h) * n / d                                   # the ValueError rules left out
+
+
+def days_in_hours(hours_per_image, n_images, hours_per_day=24.0):
+    h, n, d = hours_per_image, n_images, hours_per_day
+    if h < 0 or n < 0 or not 0 < d <= 24:
+        raise ValueError("bad input")
+    return float(h) * n                                       # hours, not days
+
+
+def days_floor(hours_per_image, n_images, hours_per_day=24.0):
+    h, n, d = hours_per_image, n_images, hours_per_day
+    if h < 0 or n < 0 or not 0 < d <= 24:
+        raise ValueError("bad input")
+    return float(h * n // d)                                  # whole days only
+
+
+def days_always_24(hours_per_image, n_images, hours_per_day=24.0):
+    h, n, d = hours_per_image, n_images, hours_per_day
+    if h < 0 or n < 0 or not 0 < d <= 24:
+        raise ValueError("bad input")
+    return float(h) * n / 24                                  # hours_per_day ignored
+
+
+def days_rejects_24(hours_per_image, n_images, hours_per_day=24.0):
+    h, n, d = hours_per_image, n_images, hours_per_day
+    if h < 0 or n < 0 or not 0 < d < 24:                      # (0, 24) instead of (0, 24]
+        raise ValueError("bad input")
+    return float(h) * n / d
+
+
+def days_int(hours_per_image, n_images, hours_per_day=24.0):
+    h, n, d = hours_per_image, n_images, hours_per_day
+    if h < 0 or n < 0 or not 0 < d <= 24:
+        raise ValueError("bad input")
+    return round(h * n / d)                                   # an int
+
+
+def iou_without_checks(pred, gt, ignore=None):
+    keep = np.ones(np.shape(gt), bool) if ignore is None else ~np.asarray(ignore, bool)
+    p, g = np.asarray(pred, bool) & keep, np.asarray(gt, bool) & keep
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float((p & g).sum() / (p | g).sum())           # no ValueError: nan for an empty ground truth
+
+
+def iou_ignore_on_pred_only(pred, gt, ignore=None):
+    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
+    if pred.shape != gt.shape or not gt.any():
+        raise ValueError("bad input")
+    if ignore is not None:
+        pred = pred & ~np.asarray(ignore, bool)               # the ground truth keeps its ignored pixels
+    return float((pred & gt).sum() / (pred | gt).sum())
+
+
+def iou_ignoring_ignore(pred, gt, ignore=None):
+    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
+    if pred.shape != gt.shape or not gt.any():
+        raise ValueError("bad input")
+    return float((pred & gt).sum() / (pred | gt).sum())       # ignore left out
+
+
+def iou_is_dice(pred, gt, ignore=None):
+    pred, gt = np.asarray(pred, bool), np.asarray(gt, bool)
+    if pred.shape != gt.shape or not gt.any():
+        raise ValueError("bad input")
+    keep = np.ones(gt.shape, bool) if ignore is None else ~np.asarray(ignore, bool)
+    p, g = pred & keep, gt & keep
+    if not g.any():
+        raise ValueError("bad input")
+    return float(2 * (p & g).sum() / (p.sum() + g.sum()))    # Dice, not IoU
+
+
+def noc_off_by_one(ious, target=0.85, max_clicks=20):
+    for k, v in enumerate(list(ious)[:max_clicks]):
+        if v >= target:
+            return k                                          # the index, not the number of clicks
+    return max_clicks
+
+
+def noc_strict(ious, target=0.85, max_clicks=20):
+    for k, v in enumerate(list(ious)[:max_clicks]):
+        if v > target:                                        # reaching the target exactly does not count
+            return k + 1
+    return max_clicks
+
+
+def noc_no_budget(ious, target=0.85, max_clicks=20):
+    for k, v in enumerate(ious):                              # values beyond the budget count too
+        if v >= target:
+            return k + 1
+    return max_clicks
+
+
+def noc_len(ious, target=0.85, max_clicks=20):
+    for k, v in enumerate(list(ious)[:max_clicks]):
+        if v >= target:
+            return k + 1
+    return len(ious)                                          # not reached: the clicks made, not the budget
+
+
+def noc_20(ious, target=0.85, max_clicks=20):
+    for k, v in enumerate(list(ious)[:max_clicks]):
+        if v >= target:
+            return k + 1
+    return 20                                                 # the default budget, whatever max_clicks says
+
+
+def dice_inverse(j):
+    return j / (2 - j)                                        # IoU from Dice: the formula the wrong way round
+
+
+def dice_scalar_only(j):
+    j = float(j)                                              # fails on arrays
+    return 2 * j / (1 + j)
+
+
+def dice_branch(j):
+    if j == 0:                                                # a Python branch: ambiguous on arrays
+        return 0.0
+    return 2 * j / (1 + j)
+
+
+WRONG = {
+    "q1": [days_without_checks, days_in_hours, days_floor, days_always_24, days_rejects_24, days_int],
+    "q2": [iou_without_checks, iou_ignore_on_pred_only, iou_ignoring_ignore, iou_is_dice],
+    "q3": [noc_off_by_one, noc_strict, noc_no_budget, noc_len, noc_20],
+    "q4": [dice_inverse, dice_scalar_only, dice_branch],
+}
+
+
+@pytest.mark.parametrize("question", sorted(QUESTIONS))
+def test_master_answer_passes_the_public_checks(question):
+    assert check(LESSON, question, QUESTIONS[question], "master"), \
+        f"lesson {LESSON} {question}: the master's solution fails the public checks"
+
+
+@pytest.mark.parametrize("question, wrong", [(q, w) for q, ws in WRONG.items() for w in ws],
+                         ids=lambda v: getattr(v, "__name__", str(v)))
+def test_plausible_wrong_answer_fails_the_public_checks(question, wrong):
+    assert_wrong_answer_fails(LESSON, question, QUESTIONS[question], wrong)
+
+
+def test_every_question_has_wrong_answers():
+    assert set(WRONG) == set(QUESTIONS), sorted(set(QUESTIONS) - set(WRONG))
