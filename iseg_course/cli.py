@@ -7,7 +7,8 @@ Sub-commands:
   check-lessons   report lessons that are out of date with solutions/
   grade           grade a folder of submitted notebooks (otter run, no container) into a CSV score table
   evaluate        NoC evaluation of a segmenter with a robot user on a folder of images and masks
-  train           train the cat click model of lesson 07 interactively (robot user) and save a checkpoint
+  train           train the cat click model of lesson 07 interactively (robot user) and save a checkpoint,
+                  or (train sam) the SAM-style model on any image/mask folders
 """
 
 from __future__ import annotations
@@ -107,9 +108,59 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_sam(args: argparse.Namespace) -> int:
+    """``iseg-course train sam --images DIR --masks DIR [--with-cats]``: the SAM-style model (see
+    iseg_course.models.sam.training); runs under ``torchrun`` too (DistributedDataParallel)."""
+    import json
+    import time
+
+    from .models.sam.training import SamTrainConfig, build_feature_cache, train_sam, training_folders
+
+    out = Path(args.out)
+    if out.is_dir() or (out.exists() and not args.overwrite):
+        print(f"error: --out {out} is a folder or exists (pass --overwrite to replace a file); nothing was trained",
+              file=sys.stderr)
+        return 2
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
+                 "seed": args.seed}
+    try:
+        config = SamTrainConfig(**{k: v for k, v in overrides.items() if v is not None},
+                                model={"size": args.size} if args.size else {})
+        folders = training_folders(args.images or [], args.masks or [], with_cats=args.with_cats)
+        if args.limit is not None:
+            if args.limit < 1:
+                raise ValueError(f"expected --limit >= 1, got {args.limit}")
+            folders = [f.subset(f.names[:args.limit]) for f in folders]
+    except (ValueError, FileNotFoundError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rank = int(os.environ.get("RANK", "0"))
+    t0 = time.perf_counter()
+    cache = build_feature_cache(folders, size=config.model.get("size", 256), root=args.cache_dir,
+                                progress=not args.no_progress and rank == 0)
+    t_cache = time.perf_counter() - t0
+    if rank == 0:
+        print(f"feature cache: {len(cache)} images in {cache.folder} ({t_cache:.1f} s)", flush=True)
+    log: list = []
+    model, meta = train_sam(cache, config, progress=not args.no_progress, log=log)
+    t_train = time.perf_counter() - t0 - t_cache
+    if rank == 0:
+        for row in log:
+            print(json.dumps(row))
+        from .models import save_checkpoint
+
+        meta.update(cache_seconds=round(t_cache, 1), train_seconds=round(t_train, 1))
+        save_checkpoint(out, model, meta, overwrite=args.overwrite)
+        print(f"trained in {t_train:.1f} s (+ {t_cache:.1f} s feature cache); wrote {out}", flush=True)
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     """``iseg-course train cats``: interactive training (robot user) -> checkpoint (see iseg_course.training)."""
     import time
+
+    if args.what == "sam":
+        return _train_sam(args)
 
     from .device import best_device
     from .training import TrainConfig
@@ -263,7 +314,8 @@ def main(argv: list[str] | None = None) -> int:
                        "iseg_course.training.TrainConfig. Uses CUDA (mixed precision), then Apple MPS, then "
                        "the CPU. Load the result with iseg_course.models.load_checkpoint(PATH) or evaluate it "
                        "with ISEG_CHECKPOINT=PATH iseg-course evaluate --method click ...")
-    p.add_argument("what", choices=["cats"], help="what to train (only the cat working example)")
+    p.add_argument("what", choices=["cats", "sam"],
+                   help="cats: the click U-Net of lesson 07; sam: the SAM-style model on --images/--masks folders")
     p.add_argument("--out", required=True, help="checkpoint file to write (refused if it exists)")
     p.add_argument("--overwrite", action="store_true", help="allow --out to replace an existing file")
     p.add_argument("--split", choices=["lesson", "all"], default="lesson",
@@ -283,6 +335,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="after training, NoC evaluation of the model and graph cut on the test cats "
                    "(RITM robot, 20 clicks, stop at IoU 0.90); stored in the checkpoint's meta")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars (the per-epoch lines stay)")
+    p.add_argument("--images", action="append", help="sam: a folder of training images (repeatable, paired "
+                   "with --masks in order)")
+    p.add_argument("--masks", action="append", help="sam: the masks folder of the --images before it")
+    p.add_argument("--with-cats", action="store_true",
+                   help="sam: also train on the shipped cats lesson 07 neither tests on nor keeps as other cats")
+    p.add_argument("--cache-dir", default=None,
+                   help="sam: where the encoder's feature cache goes (default $ISEG_CACHE or ~/.cache/iseg-course)")
     p.set_defaults(func=_train)
     for name, help_ in (("assign", "regenerate lessons/ from solutions/"),
                         ("check-lessons", "report lessons out of date with solutions/"),

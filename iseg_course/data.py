@@ -184,9 +184,26 @@ class ImageMaskFolder(Sequence[Sample]):
         for i in range(len(self)):
             yield self[i]
 
+    def subset(self, names: Sequence[str]) -> "ImageMaskFolder":
+        """A view of these samples only (same folders, ``names`` in sorted order); KeyError names an unknown one.
+
+        Used by iseg_course.models.sam.training (the cats a model may train on).
+        """
+        unknown = [n for n in names if n not in self._images]
+        if unknown:
+            raise KeyError(f"no samples named {unknown[:5]} in {self.name}")
+        view = object.__new__(ImageMaskFolder)
+        view.__dict__.update(self.__dict__)
+        view.names = sorted(set(names))
+        return view
+
     def image_path(self, name: str) -> Path:
         """The image file of sample ``name``; KeyError for an unknown name."""
         return self._images[name]
+
+    def mask_path(self, name: str) -> Path:
+        """The mask file of sample ``name``; KeyError for an unknown name."""
+        return self._masks[name]
 
     def __repr__(self) -> str:
         return f"ImageMaskFolder({self.name!r}, {len(self)} samples)"

