@@ -31,6 +31,8 @@ DATASETS = {
     "berkeley": ("berkeley/images", "berkeley/masks"),
     "cats": ("cats/images", "cats/masks"),
     "coco_mval_cats": ("coco_mval_cats/images", "coco_mval_cats/masks"),
+    "davis_bear": ("davis_bear/images", "davis_bear/masks"),
+    "duts_small": ("duts_small/images", "duts_small/masks"),
 }
 VOLUMES = {"brain1": "medical/brain_tumour_mri/brain1.npz", "brain2": "medical/brain_tumour_mri/brain2.npz"}
 

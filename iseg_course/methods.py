@@ -64,6 +64,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
            "the SAM-style model of lesson 10: EfficientNet-Lite0 encoder once per image, prompt encoder + "
            "mask decoder per click (ISEG_SAM_STYLE_CHECKPOINT for another)",
            frozenset({"click", "box", "mask"}), uses_torch=True, default_workers=1, lesson="10"),
+    Method("sam-official", "iseg_course.models.sam.official:official_sam",
+           "Meta's Segment Anything through SamPredictor (needs ISEG_SAM_CHECKPOINT; nothing is downloaded)",
+           frozenset({"click", "box", "mask"}), uses_torch=True, default_workers=1, lesson="10"),
 )}
 
 

@@ -267,3 +267,23 @@ def test_train_sam_under_torchrun_two_cpu_processes(tmp_path):
     assert saved["meta"]["world_size"] == 2 and saved["meta"]["samples"] == 4
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 1 and rows[0]["epoch"] == 1
+
+
+def test_registry_builds_the_shipped_model_and_the_adapter_says_what_it_needs(monkeypatch):
+    from iseg_course import methods
+
+    seg = methods.make("sam")
+    assert isinstance(seg, SamSegmenter) and methods.METHODS["sam"].accepts == {"click", "box", "mask"}
+    assert seg.meta["samples"] > 10000  # trained on DUTS + cats, not a placeholder
+    monkeypatch.delenv("ISEG_SAM_CHECKPOINT", raising=False)
+    with pytest.raises(FileNotFoundError, match="ISEG_SAM_CHECKPOINT"):
+        methods.make("sam-official")
+
+
+def test_evaluate_command_runs_the_sam_style_model_on_a_folder(tmp_path):
+    out = _cli("evaluate", "--method", "sam", "--images", str(REPO / "data/grabcut/images"),
+               "--masks", str(REPO / "data/grabcut/masks"), "--limit", "2", "--max-clicks", "3",
+               "--json", str(tmp_path / "r.json"), "--no-progress", env={"OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads((tmp_path / "r.json").read_text())
+    assert result["samples"] == 2 and result["max_candidates"] == 3 and result["choice"] == "score"

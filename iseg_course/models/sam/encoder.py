@@ -155,7 +155,9 @@ class Neck(nn.Module):
         c4, c8, c16, c32 = FEATURE_CHANNELS
         self.p16, self.p32 = nn.Conv2d(c16, dim, 1), nn.Conv2d(c32, dim, 1)
         self.fuse = nn.Sequential(LayerNorm2d(dim), nn.Conv2d(dim, dim, 3, padding=1, bias=False), LayerNorm2d(dim))
-        self.s8, self.s4 = nn.Conv2d(c8, dim // 4, 1), nn.Conv2d(c4, dim // 8, 1)
+        # the backbone's features have a standard deviation of 7-9: normalised before they reach the decoder
+        self.s8 = nn.Sequential(nn.Conv2d(c8, dim // 4, 1), LayerNorm2d(dim // 4))
+        self.s4 = nn.Sequential(nn.Conv2d(c4, dim // 8, 1), LayerNorm2d(dim // 8))
 
     def forward(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         f4, f8, f16, f32 = feats

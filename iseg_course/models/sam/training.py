@@ -141,7 +141,8 @@ def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathL
             (paths, sizes, modification times) and ``size``, so a changed folder gets a new cache.
         batch_size: images per encoder pass; progress: a tqdm bar.
 
-    Returns the :class:`FeatureCache` (an existing complete cache is reused, not rebuilt).
+    Returns the :class:`FeatureCache` (an existing complete cache is reused, not rebuilt; an interrupted
+    build resumes where it stopped).
     Raises ValueError for an empty list of folders or a folder without samples; the folder's own errors
     (missing files, mismatched stems or sizes) as :class:`~iseg_course.data.ImageMaskFolder` raises them.
     Disk: about 377 KB per image at ``S = 256`` (float16).
@@ -158,15 +159,23 @@ def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathL
     if (folder / "meta.json").is_file():
         return FeatureCache(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # an interrupted build resumes: progress.json says how many images are already stored
+    progress_file = folder / "progress.json"
+    done = json.loads(progress_file.read_text())["done"] if progress_file.is_file() else 0
+    mode = "r+" if done else "w+"
     arrays = {}
     for k, c, s in zip(FeatureCache.levels, FEATURE_CHANNELS, FEATURE_STRIDES):
-        arrays[k] = np.lib.format.open_memmap(folder / f"{k}.npy", "w+", np.float16, (n, c, size // s, size // s))
-    arrays["masks"] = np.lib.format.open_memmap(folder / "masks.npy", "w+", np.uint8, (n, size, size))
+        shape = (n, c, size // s, size // s)
+        arrays[k] = (np.load(folder / f"{k}.npy", mmap_mode="r+") if done else
+                     np.lib.format.open_memmap(folder / f"{k}.npy", mode, np.float16, shape))
+    arrays["masks"] = (np.load(folder / "masks.npy", mmap_mode="r+") if done else
+                       np.lib.format.open_memmap(folder / "masks.npy", mode, np.uint8, (n, size, size)))
     backbone = Backbone(pretrained=True).to(device).eval()
     items = [(ds, name) for ds in folders for name in ds.names]
-    names = []
-    with torch.no_grad(), tqdm(total=n, desc="encoding images", unit="img", disable=not progress) as bar:
-        for start in range(0, n, batch_size):
+    names = [f"{ds.name}/{name}" for ds, name in items]
+    with torch.no_grad(), tqdm(total=n, initial=done, desc="encoding images", unit="img",
+                               disable=not progress) as bar:
+        for start in range(done, n, batch_size):
             chunk = items[start:start + batch_size]
             xs = []
             for j, (ds, name) in enumerate(chunk):
@@ -174,16 +183,20 @@ def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathL
                 x, scale = resize_longest(sample.image, size)
                 xs.append(x)
                 arrays["masks"][start + j] = _cache_mask(sample, size, scale)
-                names.append(f"{ds.name}/{name}")
             feats = backbone(torch.cat(xs).to(device))
             for k, f in zip(FeatureCache.levels, feats):
                 arrays[k][start:start + len(chunk)] = f.cpu().numpy().astype(np.float16)
+            if (start // batch_size) % 20 == 19:
+                for a in arrays.values():
+                    a.flush()
+                progress_file.write_text(json.dumps({"done": start + len(chunk)}))
             bar.update(len(chunk))
     for a in arrays.values():
         a.flush()
     meta = {"version": CACHE_VERSION, "size": size, "names": names,
             "sources": [str(ds.images_dir) for ds in folders]}
     (folder / "meta.json").write_text(json.dumps(meta))
+    progress_file.unlink(missing_ok=True)
     return FeatureCache(folder)
 
 
@@ -257,19 +270,19 @@ def low_resolution_targets(masks: torch.Tensor, valid: torch.Tensor, size: int):
 
 
 def mask_loss(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor,
-              focal_weight: float = 20.0, dice_weight: float = 1.0) -> torch.Tensor:
+              focal_weight: float = 20.0, dice_weight: float = 1.0, alpha: float = 0.25) -> torch.Tensor:
     """SAM's mask loss per mask: ``20 * focal + 1 * dice`` over the valid pixels.
 
     logits: ``(B, K, S, S)``; target, valid: ``(B, S, S)`` bool. Returns ``(B, K)``. The focal loss is
-    torchvision's ``sigmoid_focal_loss`` (Lin et al., ICCV 2017; alpha 0.25, gamma 2), averaged over valid
-    pixels; the dice loss is ``1 - (2 |P T| + 1) / (|P| + |T| + 1)`` on the probabilities (Milletari et al. 2016).
+    torchvision's ``sigmoid_focal_loss`` (Lin et al., ICCV 2017; gamma 2, ``alpha`` the weight of
+    object pixels, -1 for none), averaged over valid pixels; the dice loss is ``1 - (2 |P T| + 1) / (|P| + |T| + 1)`` on the probabilities (Milletari et al. 2016).
     """
     from torchvision.ops import sigmoid_focal_loss
 
     t = target[:, None].float().expand_as(logits)
     v = valid[:, None].float()
     n = v.sum((2, 3)).clamp(min=1)
-    focal = (sigmoid_focal_loss(logits, t, reduction="none") * v).sum((2, 3)) / n
+    focal = (sigmoid_focal_loss(logits, t, alpha=alpha, reduction="none") * v).sum((2, 3)) / n
     p = torch.sigmoid(logits) * v
     dice = 1 - (2 * (p * t).sum((2, 3)) + 1) / (p.sum((2, 3)) + (t * v).sum((2, 3)) + 1)
     return focal_weight * focal + dice_weight * dice
@@ -289,24 +302,28 @@ def mask_iou(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) ->
 class SamTrainConfig:
     """Training settings (defaults: the shipped checkpoint's).
 
-    epochs, batch_size, lr (AdamW, cosine decay to 5 % after ``warmup`` steps), weight_decay; rounds: prompt
+    epochs; batch_size: samples per step *per process* (under torchrun the effective batch is
+    ``batch_size x processes``); lr (AdamW, cosine decay to 5 % after ``warmup`` steps), weight_decay; rounds: prompt
     rounds per sample (SAM: 11); mask_only_rounds: rounds without a new point (SAM: 2); box_prob: chance the
-    first prompt is a box; interior_prob: see :func:`error_region_points`; loss_rounds: rounds whose loss
+    first prompt is a box; interior_prob: see :func:`error_region_points`; focal_alpha: the focal loss's
+    object weight (-1: none -- the dice term already balances object and background; with torchvision's 0.25
+    a short CPU run spends its first hundred steps predicting background only); loss_rounds: rounds whose loss
     backpropagates -- the first, the last and randomly drawn others (SAM: all 11; fewer save CPU time, the
     other rounds still run, without gradients, to produce the next prompt); flip: random horizontal flips;
     seed; model: :class:`~.model.SamStyleModel` arguments; device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
     """
 
-    epochs: int = 6
-    batch_size: int = 32
-    lr: float = 1e-3
+    epochs: int = 2
+    batch_size: int = 16
+    lr: float = 2e-3
     weight_decay: float = 1e-4
-    warmup: int = 100
+    warmup: int = 50
     rounds: int = 11
     mask_only_rounds: int = 2
     box_prob: float = 0.5
     interior_prob: float = 0.5
     loss_rounds: int = 4
+    focal_alpha: float = -1.0
     flip: bool = True
     seed: int = 0
     device: str = "auto"
@@ -370,7 +387,7 @@ def interactive_rounds(model: SamStyleModel, embedding, skips, masks: torch.Tens
         with torch.set_grad_enabled(torch.is_grad_enabled() and r in loss_at):
             low, iou_pred = model.decode(embedding, skips, coords.to(dev), labels.to(dev), prev_low,
                                          None if r == 0 else False)
-            losses = mask_loss(low, masks_d, valid_d)
+            losses = mask_loss(low, masks_d, valid_d, alpha=config.focal_alpha)
         with torch.no_grad():
             ious = mask_iou(low, masks_d, valid_d)
         if r == 0:
