@@ -330,7 +330,7 @@ def test_click_in_jupyterlab_with_chromium(tmp_path):
     assert lesson["widget_interactions"] == 0, "lesson 00's widget must reach the student empty after Run All"
     q1 = lesson["q1_feedback"]
     assert "q1" in q1 and 0 < len(q1.strip().splitlines()) <= 10, f"q1 feedback of the untouched stub:\n{q1}"
-    assert "Trying:" not in q1 and "annotation_days" in q1, q1
+    assert "Trying:" not in q1 and "annotation_hours" in q1, q1
     assert lesson["errors"] == [], f"lesson 00 cells raised: {lesson['errors']}"
     state = first_state
     clicks = [e for e in state["log"] if e["event"] == "click"]

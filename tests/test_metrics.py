@@ -318,3 +318,53 @@ def test_questionnaire_bad_input():
         tlx_weights(["mental"] * 14)
     with pytest.raises(ValueError, match="unknown"):
         tlx_weights(["boredom"] * 15)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Annotation cost (lesson 00)
+# ---------------------------------------------------------------------------------------------------------
+from iseg_course.metrics import POLYGON_SECONDS_PER_OBJECT, annotation_hours  # noqa: E402
+
+
+def test_annotation_hours_hand_computed():
+    # 1000 objects x (3 clicks x 2 s + 6 s check) = 12000 s = 10/3 h
+    assert annotation_hours(1000, 3, 2.0, 6.0) == pytest.approx(10 / 3)
+    assert annotation_hours(3600, 1, 1.0, 0.0) == 1.0           # one second per object
+    assert annotation_hours(0, 5, 3.0, 10.0) == 0.0              # nothing to annotate
+    assert annotation_hours(10, 0, 3.0, 36.0) == 0.1             # no click: checking only
+    assert annotation_hours(10, 2.5, 2.0, 0.0) == pytest.approx(10 * 5 / 3600)  # a mean NoC need not be an integer
+    h = annotation_hours(2, 3, 4, 5)
+    assert type(h) is float and h == pytest.approx(2 * 17 / 3600)
+    assert type(annotation_hours(np.int64(2), np.float32(3), np.float64(4), 5)) is float
+
+
+def test_annotation_hours_reproduces_the_coco_polygon_figure():
+    # Lin et al. (ECCV 2014): "over 22 worker hours per 1,000 segmentations"
+    assert POLYGON_SECONDS_PER_OBJECT == pytest.approx(22 * 3600 / 1000)
+    assert annotation_hours(1000, 1, POLYGON_SECONDS_PER_OBJECT, 0) == pytest.approx(22.0)
+    # 2.5 million COCO instances (Lin et al.) at 79.2 s each: 55,000 hours
+    assert annotation_hours(2_500_000, 1, POLYGON_SECONDS_PER_OBJECT, 0) == pytest.approx(55_000)
+
+
+def test_annotation_hours_is_linear_and_counts_the_check_once_per_object():
+    rng = np.random.default_rng(0)
+    for n, k, s, t in rng.uniform(0, 100, (50, 4)):
+        h = annotation_hours(n, k, s, t)
+        assert h == pytest.approx(n * (k * s + t) / 3600)
+        assert annotation_hours(2 * n, k, s, t) == pytest.approx(2 * h)
+        assert annotation_hours(n, k + 1, s, t) - h == pytest.approx(n * s / 3600)
+        assert annotation_hours(n, k, s, t + 1) - h == pytest.approx(n / 3600)
+
+
+@pytest.mark.parametrize("args", [(-1, 3, 2, 5), (10, -0.5, 2, 5), (10, 3, -2, 5), (10, 3, 2, -1),
+                                  (math.nan, 3, 2, 5), (10, math.inf, 2, 5), (10, 3, math.nan, 5),
+                                  (10, 3, 2, -math.inf)])
+def test_annotation_hours_bad_values(args):
+    with pytest.raises(ValueError, match=">= 0"):
+        annotation_hours(*args)
+
+
+@pytest.mark.parametrize("args", [("10", 3, 2, 5), (10, None, 2, 5), (10, 3, True, 5), (10, 3, 2, [5])])
+def test_annotation_hours_bad_types(args):
+    with pytest.raises(TypeError, match="number"):
+        annotation_hours(*args)

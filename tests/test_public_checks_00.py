@@ -7,52 +7,67 @@ units, edge cases) or makes a typical slip (off by one, x and y swapped).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from lesson_checks import assert_wrong_answer_fails, check
 
 LESSON = "00"
-QUESTIONS = {"q1": "annotation_days", "q2": "iou_with_ignore", "q3": "clicks_to_reach", "q4": "dice_from_iou"}  # question -> the function the exercise asks for
+QUESTIONS = {"q1": "annotation_hours", "q2": "iou_with_ignore", "q3": "clicks_to_reach", "q4": "dice_from_iou"}  # question -> the function the exercise asks for
 
 
-def days_without_checks(hours_per_image, n_images, hours_per_day=24.0):
-    h, n, d = hours_per_image, n_images, hours_per_day
-    return float(h) * n / d                                   # the ValueError rules left out
-
-
-def days_in_hours(hours_per_image, n_images, hours_per_day=24.0):
-    h, n, d = hours_per_image, n_images, hours_per_day
-    if h < 0 or n < 0 or not 0 < d <= 24:
+def _hours_checked(n_objects, noc, s_per_click, t_check):
+    values = [float(v) for v in (n_objects, noc, s_per_click, t_check)]
+    if not all(math.isfinite(v) and v >= 0 for v in values):
         raise ValueError("bad input")
-    return float(h) * n                                       # hours, not days
+    return values
 
 
-def days_floor(hours_per_image, n_images, hours_per_day=24.0):
-    h, n, d = hours_per_image, n_images, hours_per_day
-    if h < 0 or n < 0 or not 0 < d <= 24:
-        raise ValueError("bad input")
-    return float(h * n // d)                                  # whole days only
+def hours_without_checks(n_objects, noc, s_per_click, t_check):
+    return float(n_objects) * (noc * s_per_click + t_check) / 3600    # the ValueError rules left out
 
 
-def days_always_24(hours_per_image, n_images, hours_per_day=24.0):
-    h, n, d = hours_per_image, n_images, hours_per_day
-    if h < 0 or n < 0 or not 0 < d <= 24:
-        raise ValueError("bad input")
-    return float(h) * n / 24                                  # hours_per_day ignored
+def hours_nan_slips_through(n_objects, noc, s_per_click, t_check):
+    if n_objects < 0 or noc < 0 or s_per_click < 0 or t_check < 0:    # NaN and inf pass these tests
+        raise ValueError("negative input")
+    return float(n_objects) * (noc * s_per_click + t_check) / 3600
 
 
-def days_rejects_24(hours_per_image, n_images, hours_per_day=24.0):
-    h, n, d = hours_per_image, n_images, hours_per_day
-    if h < 0 or n < 0 or not 0 < d < 24:                      # (0, 24) instead of (0, 24]
-        raise ValueError("bad input")
-    return float(h) * n / d
+def hours_in_seconds(n_objects, noc, s_per_click, t_check):
+    n, k, s, t = _hours_checked(n_objects, noc, s_per_click, t_check)
+    return n * (k * s + t)                                            # seconds, not hours
 
 
-def days_int(hours_per_image, n_images, hours_per_day=24.0):
-    h, n, d = hours_per_image, n_images, hours_per_day
-    if h < 0 or n < 0 or not 0 < d <= 24:
-        raise ValueError("bad input")
-    return round(h * n / d)                                   # an int
+def hours_in_minutes(n_objects, noc, s_per_click, t_check):
+    n, k, s, t = _hours_checked(n_objects, noc, s_per_click, t_check)
+    return n * (k * s + t) / 60                                       # minutes, not hours
+
+
+def hours_check_per_click(n_objects, noc, s_per_click, t_check):
+    n, k, s, t = _hours_checked(n_objects, noc, s_per_click, t_check)
+    return n * k * (s + t) / 3600                                     # the check paid after every click
+
+
+def hours_without_check(n_objects, noc, s_per_click, t_check):
+    n, k, s, t = _hours_checked(n_objects, noc, s_per_click, t_check)
+    return n * k * s / 3600                                           # t_check left out
+
+
+def hours_whole_clicks(n_objects, noc, s_per_click, t_check):
+    n, k, s, t = _hours_checked(n_objects, noc, s_per_click, t_check)
+    return n * (math.ceil(k) * s + t) / 3600                          # a mean NoC rounded up to whole clicks
+
+
+def hours_rejects_zero(n_objects, noc, s_per_click, t_check):
+    if not all(math.isfinite(v) and v > 0 for v in (n_objects, noc, s_per_click, t_check)):
+        raise ValueError("bad input")                                 # 0 rejected, although it is valid
+    return float(n_objects) * (noc * s_per_click + t_check) / 3600
+
+
+def hours_int(n_objects, noc, s_per_click, t_check):
+    n, k, s, t = _hours_checked(n_objects, noc, s_per_click, t_check)
+    return round(n * (k * s + t) / 3600)                              # an int
 
 
 def iou_without_checks(pred, gt, ignore=None):
@@ -140,7 +155,8 @@ def dice_branch(j):
 
 
 WRONG = {
-    "q1": [days_without_checks, days_in_hours, days_floor, days_always_24, days_rejects_24, days_int],
+    "q1": [hours_without_checks, hours_nan_slips_through, hours_in_seconds, hours_in_minutes, hours_check_per_click,
+           hours_without_check, hours_whole_clicks, hours_rejects_zero, hours_int],
     "q2": [iou_without_checks, iou_ignore_on_pred_only, iou_ignoring_ignore, iou_is_dice],
     "q3": [noc_off_by_one, noc_strict, noc_no_budget, noc_len, noc_20],
     "q4": [dice_inverse, dice_scalar_only, dice_branch],
