@@ -12,7 +12,7 @@ import pytest
 from lesson_checks import assert_wrong_answer_fails, check
 
 LESSON = "03"
-QUESTIONS = {"q1": "extreme_points_from_mask", "q2": "box_from_mask", "q3": "scribble_pixels", "q4": "consistent_targets"}  # question -> the function the exercise asks for
+QUESTIONS = {"q1": "extreme_points_from_mask", "q2": "box_robot", "q3": "scribble_pixels", "q4": "consistent_targets"}  # question -> the function the exercise asks for
 
 
 def _extremes(mask, pick, swap=False, as_numpy=False, order=(0, 1, 2, 3)):
@@ -54,39 +54,103 @@ def extremes_top_first(mask):
     return _extremes(mask, lambda v: v[(len(v) - 1) // 2], order=(1, 0, 2, 3))   # top, left, right, bottom
 
 
-def _box(mask, margin=0, *, check_margin=True, exclusive=False, clip=True, as_numpy=False, yx=False):
-    m = np.asarray(mask).astype(bool)
-    if check_margin and margin < 0:
-        raise ValueError("negative margin")
+def _box(gt, margin_px=0.0, max_shift_px=0.0, rng=None, *, exclusive=False, clip=True, check_margin=True,
+         check_shift=True, shift_int=lambda v: int(np.floor(v)), draw=None, order=(0, 1, 2, 3), clip_first=False,
+         sort=True, widen=True, widen_down_only=False, margin=lambda v: v, as_tuple=False):
+    from iseg_course import Box as _Box
+
+    m = np.asarray(gt).astype(bool)
+    if (check_margin and margin_px < 0) or (check_shift and max_shift_px < 0):
+        raise ValueError("negative size")
     rows, cols = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
     if len(rows) == 0:
         raise ValueError("empty mask")
     h, w = m.shape
-    x0, y0, x1, y1 = cols[0] - margin, rows[0] - margin, cols[-1] + margin + exclusive, rows[-1] + margin + exclusive
+    mg, k = margin(margin_px), shift_int(max_shift_px)
+    s = draw(rng, k) if draw else np.random.default_rng(rng).integers(-k, k + 1, size=4)
+    s = [s[i] for i in order]
+    x = [cols[0] - mg, cols[-1] + exclusive + mg]
+    y = [rows[0] - mg, rows[-1] + exclusive + mg]
+    if clip_first:
+        x, y = list(np.clip(x, 0, w - 1)), list(np.clip(y, 0, h - 1))
+    x = [x[0] + s[0], x[1] + s[2]]
+    y = [y[0] + s[1], y[1] + s[3]]
     if clip:
-        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w - 1), min(y1, h - 1)
-    out = (y0, x0, y1, x1) if yx else (x0, y0, x1, y1)
-    return tuple(out) if as_numpy else tuple(int(v) for v in out)
+        x, y = list(np.clip(x, 0, w - 1)), list(np.clip(y, 0, h - 1))
+    if sort:
+        x, y = sorted(x), sorted(y)
+    for v, n in ((x, w), (y, h)):
+        if widen and v[1] - v[0] < 1:
+            v[:] = (v[1] - 1, v[1]) if widen_down_only or v[0] + 1 > n - 1 else (v[0], v[0] + 1)
+    if as_tuple:
+        return (float(x[0]), float(y[0]), float(x[1]), float(y[1]))
+    return _Box(x[0], y[0], x[1], y[1])
 
 
-def box_exclusive(mask, margin=0):
-    return _box(mask, margin, exclusive=True)                                # x1 one past the last column
+def box_exclusive(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, exclusive=True)                 # x1 one past the last column
 
 
-def box_not_clipped(mask, margin=0):
-    return _box(mask, margin, clip=False)
+def box_not_clipped(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, clip=False)
 
 
-def box_negative_margin_accepted(mask, margin=0):
-    return _box(mask, margin, check_margin=False)                            # margin=-1 shrinks the box silently
+def box_clipped_before_the_shifts(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, clip_first=True)               # clips the relaxed box, then shifts
 
 
-def box_numpy_ints(mask, margin=0):
-    return _box(mask, margin, as_numpy=True)
+def box_negative_margin_accepted(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, check_margin=False)            # margin_px=-1 shrinks the box silently
 
 
-def box_rows_first(mask, margin=0):
-    return _box(mask, margin, yx=True)                                       # (y0, x0, y1, x1)
+def box_negative_shift_accepted(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, check_shift=False, shift_int=int)   # int(-0.5) = 0: no error
+
+
+def box_shift_rounded(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, shift_int=lambda v: int(round(v)))   # 3.9 -> 4, not floor
+
+
+def box_shift_upper_exclusive(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng,
+                draw=lambda r, k: np.random.default_rng(r).integers(-k, k, size=4))      # never shifts by +m
+
+
+def box_shifts_x0_x1_y0_y1(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, order=(0, 2, 1, 3))             # draws applied as (x0, x1, y0, y1)
+
+
+def box_legacy_random(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    def draw(r, k):
+        np.random.seed(r if isinstance(r, int) else 0)
+        return np.random.randint(-k, k + 1, size=4)                               # np.random.seed + randint
+    return _box(gt, margin_px, max_shift_px, rng, draw=draw)
+
+
+def box_generator_reseeded(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    def draw(r, k):                                                               # a Generator is replaced by a fresh one
+        return np.random.default_rng(r if not isinstance(r, np.random.Generator) else 0).integers(-k, k + 1, size=4)
+    return _box(gt, margin_px, max_shift_px, rng, draw=draw)
+
+
+def box_margin_truncated(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, margin=int)                     # int(1.5) = 1
+
+
+def box_sides_not_sorted(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, sort=False)                     # widens crossed sides before Box sorts them
+
+
+def box_without_area(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, widen=False)                    # a one-pixel object gives Box(5, 5, 5, 5)
+
+
+def box_widened_downwards(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, widen_down_only=True)           # always x0 = x1 - 1
+
+
+def box_as_tuple(gt, margin_px=0.0, max_shift_px=0.0, rng=None):
+    return _box(gt, margin_px, max_shift_px, rng, as_tuple=True)                  # (x0, y0, x1, y1), not a Box
 
 
 def _scribble(points, shape, *, to_int=lambda v: int(round(v)), swap=False, check="all", lines=True):
@@ -185,7 +249,10 @@ def targets_truncated_click(interactions, candidates):
 
 WRONG = {
     "q1": [extremes_first_tie, extremes_upper_middle, extremes_mean_of_ties, extremes_row_col, extremes_numpy_ints, extremes_top_first],
-    "q2": [box_exclusive, box_not_clipped, box_negative_margin_accepted, box_numpy_ints, box_rows_first],
+    "q2": [box_exclusive, box_not_clipped, box_clipped_before_the_shifts, box_negative_margin_accepted,
+           box_negative_shift_accepted, box_shift_rounded, box_shift_upper_exclusive, box_shifts_x0_x1_y0_y1,
+           box_legacy_random, box_generator_reseeded, box_margin_truncated, box_sides_not_sorted, box_without_area,
+           box_widened_downwards, box_as_tuple],
     "q3": [scribble_truncated, scribble_xy_swapped, scribble_upper_bounds_only, scribble_points_only],
     "q4": [targets_box_exclusive, targets_click_xy, targets_boxes_ignored, targets_no_type_error, targets_sorted, targets_truncated_click],
 }

@@ -389,6 +389,79 @@ def test_boxes_on_real_masks(real_cases):
         assert all(abs(a[0] - c[0]) <= 5 and abs(a[1] - c[1]) <= 5 for a, c in zip(ej.points, e.points))
 
 
+
+def test_perturbed_and_relaxed_box_rules_by_hand():
+    gt = np.zeros((40, 50), bool)
+    gt[10:21, 15:31] = True              # tight box x 15..30, y 10..20
+    for seed in (0, 1, 7):
+        s = np.random.default_rng(seed).integers(-3, 4, size=4)   # one call, applied to x0, y0, x1, y1
+        want = Box(15 + s[0], 10 + s[1], 30 + s[2], 20 + s[3])
+        assert R.perturbed_box(gt, 3, rng=seed) == want
+        assert R.perturbed_box(gt, 3.9, rng=seed) == want            # only the integer part counts
+        assert R.perturbed_box(gt, 3, rng=np.random.default_rng(seed)) == want   # a Generator works as it is
+        assert R.perturbed_box(gt, 3, rng=seed, margin_px=4) == Box(11 + s[0], 6 + s[1], 34 + s[2], 24 + s[3])
+    g = np.random.default_rng(5)
+    first, second = R.perturbed_box(gt, 3, rng=g), R.perturbed_box(gt, 3, rng=g)
+    h = np.random.default_rng(5)
+    assert (first, second) == (R.perturbed_box(gt, 3, rng=h), R.perturbed_box(gt, 3, rng=h))  # state advances
+    assert R.perturbed_box(gt, 0, rng=3, margin_px=2.5) == R.relaxed_box(gt, 2.5) == Box(12.5, 7.5, 32.5, 22.5)
+    assert R.relaxed_box(gt, 20) == Box(0, 0, 49, 39)                   # clipped to the 50 x 40 image
+    assert R.perturbed_box(gt, 0, margin_px=20) == Box(0, 0, 49, 39)
+    # a one-pixel object: sides kept one pixel apart, towards +x/+y unless that leaves the image
+    dot = np.zeros((10, 10), bool)
+    dot[5, 5] = True
+    assert R.perfect_box(dot) == Box(5, 5, 5, 5)                         # tight: no area
+    assert R.relaxed_box(dot, 0) == R.perturbed_box(dot, 0, rng=0) == Box(5, 5, 6, 6)
+    corner = np.zeros((10, 10), bool)
+    corner[9, 9] = True
+    assert R.relaxed_box(corner, 0) == Box(8, 8, 9, 9)
+    for seed in range(30):                                               # shifts far larger than the object
+        b = R.perturbed_box(dot, 6, rng=seed)
+        b.validate(dot.shape)                                            # inside the image, with an area
+        s = np.random.default_rng(seed).integers(-6, 7, size=4)
+        x0, x1 = sorted(np.clip([5 + s[0], 5 + s[2]], 0, 9))            # crossed sides swap
+        if x1 - x0 < 1:
+            x0, x1 = (x0, x0 + 1) if x0 + 1 <= 9 else (x1 - 1, x1)
+        assert (b.x0, b.x1) == (x0, x1), seed
+
+
+def test_boxes_match_scikit_image_bounding_boxes():
+    from skimage.measure import regionprops
+
+    for ds, name in [("grabcut", "teddy"), ("grabcut", "person7"), ("coco_mval_cats", 3), ("berkeley", "189011b")]:
+        gt = load_dataset(ds)[name].mask
+        h, w = gt.shape
+        r0, c0, r1, c1 = regionprops(gt.astype(np.uint8))[0].bbox       # half-open (min_row, min_col, max_row, max_col)
+        assert R.perfect_box(gt) == Box(c0, r0, c1 - 1, r1 - 1)
+        for m in (0, 7, 60):
+            assert R.relaxed_box(gt, m) == Box(max(c0 - m, 0), max(r0 - m, 0), min(c1 - 1 + m, w - 1), min(r1 - 1 + m, h - 1))
+        for seed in range(5):
+            s = np.random.default_rng(seed).integers(-25, 26, size=4)
+            want = Box(*np.clip([c0 - 10 + s[0], r0 - 10 + s[1], c1 - 1 + 10 + s[2], r1 - 1 + 10 + s[3]],
+                                0, [w - 1, h - 1, w - 1, h - 1]))
+            assert R.perturbed_box(gt, 25, rng=seed, margin_px=10) == want
+
+
+def test_box_robots_bad_input():
+    gt = np.zeros((10, 10), bool)
+    gt[2:6, 2:6] = True
+    with pytest.raises(ValueError, match="margin_px"):
+        R.perturbed_box(gt, 2, rng=0, margin_px=-1)
+    with pytest.raises(ValueError, match="max_shift_px"):
+        R.perturbed_box(gt, -0.5, rng=0)
+    with pytest.raises(ValueError, match="margin_px"):
+        R.relaxed_box(gt, -0.1)
+    with pytest.raises(TypeError, match="margin_px"):
+        R.relaxed_box(gt, "5")
+    with pytest.raises(ValueError, match="2 x 2"):
+        R.relaxed_box(np.ones((1, 8), bool), 0)
+    with pytest.raises(ValueError, match="seed"):
+        R.perturbed_box(gt, 2, rng=-1)
+    with pytest.raises(TypeError, match="rng"):
+        R.perturbed_box(gt, 2, rng=1.5)
+    with pytest.raises(ValueError, match="empty"):
+        R.perturbed_box(np.zeros((10, 10), bool), 2, rng=0, margin_px=3)
+
 # -- polygons ----------------------------------------------------------------------------------------------
 
 
