@@ -1,17 +1,22 @@
-"""Usability questionnaires as small ipywidgets forms: SUS and NASA-TLX.
+"""Usability questionnaires: their scores as pure functions, and small ipywidgets forms (SUS, NASA-TLX).
 
 After annotating with an interactive segmentation tool, users rate it. Two standard questionnaires:
 
 - **System Usability Scale** (Brooke, "SUS: a quick and dirty usability scale", in *Usability Evaluation
   in Industry*, 1996): ten statements answered from 1 (strongly disagree) to 5 (strongly agree), scored
-  0..100 by :func:`iseg_course.metrics.sus_score`.
+  0..100 by :func:`sus_score` (defined in :mod:`iseg_course.metrics`, re-exported here).
 - **NASA Task Load Index** (Hart & Staveland, "Development of NASA-TLX (Task Load Index): Results of
   empirical and theoretical research", *Advances in Psychology* 52, 1988): six workload scales rated
   0..100, averaged (raw TLX) or weighted by 15 pairwise comparisons (weighted TLX), scored by
-  :func:`iseg_course.metrics.nasa_tlx`.
+  :func:`tlx_scores` (weights from the comparisons: :func:`tlx_pair_weights`).
 
-Both forms are ``ipywidgets.VBox`` subclasses with a live score label, and work headless (tests, nbclient)
-through ``set_responses`` / ``responses`` / ``score``::
+Comparing two tools on a handful of participants needs an uncertainty: :func:`bootstrap_ci` and
+:func:`sus_difference_ci` give a percentile-bootstrap confidence interval of a mean or of a difference of
+means (Efron & Tibshirani, *An Introduction to the Bootstrap*, Chapman & Hall 1993, ch. 13).
+
+The forms are ``ipywidgets.VBox`` subclasses with a live score label that call these functions (the
+scoring exists once); they work headless (tests, nbclient) through ``set_responses`` / ``responses`` /
+``score``::
 
     sus = SUSQuestionnaire()
     sus.set_responses([4, 2, 5, 1, 4, 2, 4, 1, 5, 2])
@@ -25,14 +30,238 @@ through ``set_responses`` / ``responses`` / ``score``::
 from __future__ import annotations
 
 import html
-from typing import Callable, Mapping, Sequence
+from numbers import Integral, Real
+from typing import Callable, Mapping, NamedTuple, Sequence
 
 import ipywidgets as widgets
+import numpy as np
 
 from .metrics import SUS_ITEMS, TLX_DESCRIPTIONS, TLX_PAIRS, TLX_SCALES, nasa_tlx, sus_score, tlx_weights
 
-__all__ = ["SUSQuestionnaire", "NASATLXQuestionnaire", "TLX_LABELS"]
+__all__ = [
+    "SUSQuestionnaire",
+    "NASATLXQuestionnaire",
+    "TLX_LABELS",
+    "TLXScores",
+    "BootstrapCI",
+    "sus_score",
+    "tlx_pair_weights",
+    "tlx_scores",
+    "bootstrap_ci",
+    "sus_difference_ci",
+]
 
+
+# ---------------------------------------------------------------------------------------- scores (pure)
+class TLXScores(NamedTuple):
+    """Raw and weighted NASA-TLX of one questionnaire, each in ``[0, 100]`` (weighted: None without the
+    pairwise comparisons). A tuple: ``raw, weighted = tlx_scores(...)``."""
+
+    raw: float
+    weighted: float | None
+
+
+class BootstrapCI(NamedTuple):
+    """A statistic and its bootstrap confidence interval: ``estimate, low, high = bootstrap_ci(...)``."""
+
+    estimate: float
+    low: float
+    high: float
+
+
+def tlx_pair_weights(choices: Sequence[str]) -> dict[str, int]:
+    """NASA-TLX weights from the 15 pairwise comparisons (Hart & Staveland 1988).
+
+    Args:
+        choices: 15 scale names; ``choices[i]`` is the scale the participant picked as the bigger
+            contributor to workload in the pair ``TLX_PAIRS[i]`` (the 15 pairs of :data:`TLX_SCALES`,
+            ``("mental", "physical"), ("mental", "temporal"), ...``).
+
+    Returns:
+        ``{scale: times picked}`` for all six scales: integers 0..5 summing to 15.
+
+    Raises:
+        ValueError: not exactly 15 choices, an unknown scale, or a choice that is not one of its pair.
+
+    >>> tlx_pair_weights([a for a, b in TLX_PAIRS])["mental"]
+    5
+
+    Used by :class:`NASATLXQuestionnaire` and lesson 06 (exercise q4).
+    """
+    if isinstance(choices, (str, bytes, Mapping)):
+        raise ValueError(f"choices must be a sequence of 15 scale names, got {type(choices).__name__}")
+    choices = list(choices)
+    weights = tlx_weights(choices)  # 15 choices, known scales (ValueError otherwise)
+    for i, ((a, b), c) in enumerate(zip(TLX_PAIRS, choices)):
+        if c not in (a, b):
+            raise ValueError(f"pairwise choice {i} ({c!r}) is not one of the pair ({a!r}, {b!r})")
+    return weights
+
+
+def tlx_scores(ratings: Mapping[str, float], choices: Sequence[str] | None = None) -> TLXScores:
+    """Raw and weighted NASA Task Load Index of one questionnaire (Hart & Staveland 1988).
+
+    * raw TLX: the mean of the six ratings;
+    * weighted TLX: ``sum_i w_i * r_i / 15`` with ``w_i`` the number of the 15 pairwise comparisons in
+      which scale ``i`` was picked (:func:`tlx_pair_weights`).
+
+    Args:
+        ratings: ``{scale: rating}`` for the six scales of :data:`TLX_SCALES`, each a number in
+            ``[0, 100]`` (low..high workload; performance: 0 = perfect, 100 = failure — not reversed).
+        choices: the 15 pairwise picks (see :func:`tlx_pair_weights`), or None for the raw TLX only.
+
+    Returns:
+        :class:`TLXScores` ``(raw, weighted)``: Python floats in ``[0, 100]``; ``weighted`` is None
+        without choices.
+
+    Raises:
+        ValueError: unknown or missing scales, a rating outside ``[0, 100]``, bad choices.
+        TypeError: ratings not a mapping.
+
+    >>> tlx_scores(dict(mental=60, physical=0, temporal=30, performance=20, effort=50, frustration=20))
+    TLXScores(raw=30.0, weighted=None)
+
+    Used by :class:`NASATLXQuestionnaire` and lesson 06 (exercise q4).
+    """
+    raw = nasa_tlx(ratings)
+    if choices is None:
+        return TLXScores(raw, None)
+    return TLXScores(raw, nasa_tlx(ratings, tlx_pair_weights(choices)))
+
+
+def _sample(x, name: str, minimum: int = 2) -> np.ndarray:
+    if isinstance(x, (str, bytes, Mapping)):
+        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {type(x).__name__}")
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name} must be a 1-D sequence of numbers: {e}") from e
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (one value per participant), got shape {a.shape}")
+    if len(a) < minimum:
+        raise ValueError(f"{name} needs at least {minimum} values to bootstrap, got {len(a)}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} must hold finite numbers, got {x!r}")
+    return a
+
+
+def bootstrap_ci(
+    a: Sequence[float],
+    b: Sequence[float] | None = None,
+    n_resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int | np.random.Generator | None = 0,
+    *,
+    paired: bool = True,
+) -> BootstrapCI:
+    """Percentile-bootstrap confidence interval of a mean, or of a difference of means (Efron & Tibshirani,
+    *An Introduction to the Bootstrap*, 1993, ch. 13).
+
+    The statistic:
+
+    * ``b is None``: ``mean(a)``;
+    * ``paired=True`` (the same participants measured twice, e.g. both tools): ``mean(b - a)``, the mean
+      of the per-participant differences; a resample draws *participants*, keeping each one's two values
+      together;
+    * ``paired=False`` (two independent groups): ``mean(b) - mean(a)``; ``a`` and ``b`` are resampled
+      independently, each with its own size.
+
+    Resampling: ``rng = np.random.default_rng(seed)``; one resample is a row of
+    ``rng.integers(0, n, size=(n_resamples, n))`` (for the unpaired case, all rows for ``a`` first, then
+    all rows for ``b``), and the statistic is recomputed on each. The interval is the
+    ``100 * alpha / 2`` and ``100 * (1 - alpha / 2)`` percentiles of those ``n_resamples`` values (linear
+    interpolation, ``np.percentile``'s default), ``alpha = 1 - confidence``. This is what
+    ``scipy.stats.bootstrap(..., method="percentile", rng=np.random.default_rng(seed))`` returns with the
+    same statistic.
+
+    Args:
+        a: 1-D values, one per participant (at least 2).
+        b: optional second sample: the same participants' values (paired; same length as ``a``) or
+            another group's (unpaired; at least 2).
+        n_resamples: number of bootstrap resamples (>= 1; 10,000 gives percentiles stable to a few hundredths
+            of the statistic's spread).
+        confidence: the interval's confidence level in ``(0, 1)``.
+        seed: seed of the NumPy random generator (or a ``Generator``, used as is); the same seed gives the
+            same interval.
+        paired: with ``b``, whether the two samples come from the same participants.
+
+    Returns:
+        :class:`BootstrapCI` ``(estimate, low, high)`` as Python floats, in the units of the data; the
+        estimate is the statistic on the original data.
+
+    Raises:
+        ValueError: non-numeric or non-finite data, fewer than 2 values, paired samples of different
+            lengths, ``n_resamples < 1``, ``confidence`` outside ``(0, 1)``.
+
+    Used in lesson 06 (with :func:`sus_difference_ci`).
+    """
+    a = _sample(a, "a")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, Integral) or n_resamples < 1:
+        raise ValueError(f"n_resamples must be an integer >= 1, got {n_resamples!r}")
+    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number in (0, 1), e.g. 0.95, got {confidence!r}")
+    n_resamples = int(n_resamples)
+    rng = np.random.default_rng(seed)
+    if b is None:
+        estimate = a.mean()
+        boot = a[rng.integers(0, len(a), size=(n_resamples, len(a)))].mean(axis=1)
+    else:
+        b = _sample(b, "b")
+        if paired:
+            if len(a) != len(b):
+                raise ValueError(f"paired samples need one value per participant in each: got {len(a)} and {len(b)} values")
+            d = b - a
+            estimate = d.mean()
+            boot = d[rng.integers(0, len(d), size=(n_resamples, len(d)))].mean(axis=1)
+        else:
+            estimate = b.mean() - a.mean()
+            ia = rng.integers(0, len(a), size=(n_resamples, len(a)))
+            ib = rng.integers(0, len(b), size=(n_resamples, len(b)))
+            boot = b[ib].mean(axis=1) - a[ia].mean(axis=1)
+    alpha = 1.0 - float(confidence)
+    low, high = np.percentile(boot, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return BootstrapCI(float(estimate), float(low), float(high))
+
+
+def sus_difference_ci(
+    sus_a: Sequence[float],
+    sus_b: Sequence[float],
+    n_resamples: int = 10_000,
+    confidence: float = 0.95,
+    seed: int | np.random.Generator | None = 0,
+    *,
+    paired: bool = True,
+) -> BootstrapCI:
+    """Mean SUS difference ``B - A`` between two tools with a percentile-bootstrap confidence interval.
+
+    The SUS scores (Brooke 1996; :func:`sus_score`) of tool A and tool B. By default the design is
+    *within-subject*: participant ``i`` used both tools, ``sus_a[i]`` and ``sus_b[i]`` are theirs, and the
+    bootstrap resamples participants (``paired=True``), so that a participant who rates everything high
+    does not widen the interval. ``paired=False`` treats the two lists as independent groups. See
+    :func:`bootstrap_ci` for the resampling and the percentiles.
+
+    Args:
+        sus_a, sus_b: SUS scores in ``[0, 100]``, one per participant (paired: the same participants in
+            the same order).
+        n_resamples, confidence, seed, paired: as :func:`bootstrap_ci`.
+
+    Returns:
+        :class:`BootstrapCI` ``(estimate, low, high)``: the mean difference in SUS points (positive: B
+        is rated more usable) and its interval.
+
+    Raises:
+        ValueError: a score outside ``[0, 100]``, plus those of :func:`bootstrap_ci`.
+
+    Used in lesson 06 (exercise q4).
+    """
+    for name, x in (("sus_a", sus_a), ("sus_b", sus_b)):
+        v = _sample(x, name)
+        if np.any((v < 0) | (v > 100)):
+            raise ValueError(f"{name} must hold SUS scores in [0, 100], got {list(x)!r}")
+    return bootstrap_ci(sus_a, sus_b, n_resamples, confidence, seed, paired=paired)
+
+
+# ---------------------------------------------------------------------------------------- forms
 _LIKERT = ("strongly disagree", "disagree", "neutral", "agree", "strongly agree")
 
 TLX_LABELS: dict[str, str] = {
@@ -174,7 +403,7 @@ class NASATLXQuestionnaire(_Form):
         raw_score: the raw TLX (always available).
         weighted_score: the weighted TLX, or None while comparisons are missing.
         score: ``weighted_score`` when ``weighted`` else ``raw_score``.
-        set_responses(ratings, choices=None): set ratings (and the 15 picks); ValueError as ``nasa_tlx``.
+        set_responses(ratings, choices=None): set ratings (and the 15 picks); ValueError as ``tlx_scores``.
         reset(), to_dict().
 
     Used in lesson 06.
@@ -235,18 +464,20 @@ class NASATLXQuestionnaire(_Form):
         c = self.choices
         if not self.weighted or any(v is None for v in c):
             return None
-        return tlx_weights(c)
+        return tlx_pair_weights(c)
 
     @property
     def raw_score(self) -> float:
-        """The raw TLX in ``[0, 100]``: the mean of the six ratings."""
-        return nasa_tlx(self.responses)
+        """The raw TLX in ``[0, 100]``: the mean of the six ratings (:func:`tlx_scores`)."""
+        return tlx_scores(self.responses).raw
 
     @property
     def weighted_score(self) -> float | None:
         """The weighted TLX in ``[0, 100]``, None while comparisons are missing (always when unweighted)."""
-        w = self.weights
-        return None if w is None else nasa_tlx(self.responses, w)
+        c = self.choices
+        if not self.weighted or any(v is None for v in c):
+            return None
+        return tlx_scores(self.responses, c).weighted
 
     @property
     def score(self) -> float | None:
@@ -257,18 +488,15 @@ class NASATLXQuestionnaire(_Form):
         """Set the six ratings (dict scale -> 0..100) and, for a weighted form, optionally the 15 picks.
 
         ``choices[i]`` is the scale picked in ``TLX_PAIRS[i]`` and must be one of that pair. Ratings are
-        rounded to the slider's steps of 5. Raises ValueError for unknown/missing scales, ratings outside
-        0..100, choices on an unweighted form, a wrong number of choices or a pick outside its pair.
+        rounded to the slider's steps of 5. Raises ValueError (as :func:`tlx_scores`) for unknown/missing
+        scales, ratings outside 0..100, choices on an unweighted form, a wrong number of choices or a pick
+        outside its pair; nothing is set then.
         """
-        nasa_tlx(ratings)  # validates scales and ranges
         if choices is not None:
             if not self.weighted:
                 raise ValueError("this form is unweighted (weighted=False): it has no pairwise comparisons to set")
             choices = list(choices)
-            tlx_weights(choices)  # 15 known scales
-            for (a, b), c in zip(TLX_PAIRS, choices):
-                if c not in (a, b):
-                    raise ValueError(f"pairwise choice {c!r} is not one of the pair ({a!r}, {b!r})")
+        tlx_scores(ratings, choices)  # validates scales, ranges, 15 picks each one of its pair
         for s in TLX_SCALES:
             self._sliders[s].value = int(5 * round(float(ratings[s]) / 5))
         if choices is not None:
