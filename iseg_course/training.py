@@ -9,7 +9,9 @@ interactive training is linearly slower in the number of simulated clicks.
 
 The iterative scheme follows Mahadevan et al., "Iteratively Trained Interactive Segmentation" (BMVC 2018)
 and RITM (Sofiiuk et al., "Reviving Iterative Training with Mask Guidance for Interactive Segmentation",
-ICIP 2022); the robot user is :func:`iseg_course.robot.ritm_click`.
+ICIP 2022); the robot user is :func:`iseg_course.robot.ritm_click`. RITM's own recipe -- a random number of
+gradient-free click rounds, then one graded forward pass and one update -- is :func:`ritm_training_step`,
+switched on in the trainer by ``TrainConfig(max_free_clicks=N)`` (off by default: the lecture's 10 clicks).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class TrainConfig:
             once per batch, after the last click. ``"last"`` is cheaper per epoch, but with a loss on the
             last prediction only, the predictions after the earlier clicks are never trained: test IoU after
             click 1 stays near 0.08 while click 10 reaches 0.97 (20 epochs).
+        max_free_clicks: ``None`` (default): the lecture's scheme above, ``n_clicks`` clicks per batch.
+            An int ``N >= 0``: RITM's iterative training instead (:func:`ritm_training_step`): every batch
+            draws ``n`` uniformly from ``0..N`` (NumPy generator seeded with ``seed``), runs ``n`` click rounds
+            without gradients and one more click whose prediction alone gets the loss (``loss_on`` is then not
+            used). ``n_clicks`` still sets the clicks of the test measurement.
 
     Used in lesson 07.
     """
@@ -74,11 +81,16 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     loss_on: str = "all"
+    max_free_clicks: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "size", "batch_size", "n_clicks", "base"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"expected {name} >= 1, got {getattr(self, name)}")
+        if self.max_free_clicks is not None and (isinstance(self.max_free_clicks, bool)
+                                                 or int(self.max_free_clicks) != self.max_free_clicks
+                                                 or self.max_free_clicks < 0):
+            raise ValueError(f"expected max_free_clicks None or an int >= 0, got {self.max_free_clicks!r}")
         if self.loss_on not in ("all", "last"):
             raise ValueError(f"expected loss_on 'all' or 'last', got {self.loss_on!r}")
         if self.size % 8 or self.size < 16:
@@ -245,6 +257,65 @@ def simulate_training_clicks(model, images: torch.Tensor, labels: np.ndarray, n_
     return all_logits, clicks, n_clicks
 
 
+def ritm_training_step(model, optimizer, images: torch.Tensor, labels: np.ndarray, max_free_clicks: int = 3,
+                       rng: np.random.Generator | int | None = None, *, robot: Callable = ritm_click,
+                       kind: str = "disk", radius: float = 5.0, amp: bool = False, scaler=None) -> tuple[float, int]:
+    """One update of RITM's iterative training: a random number of gradient-free click rounds, then one graded pass.
+
+    1. ``n = int(rng.integers(0, max_free_clicks + 1))``: one draw, uniform over ``0..max_free_clicks``;
+    2. ``n`` click rounds without gradients: the robot clicks on each image (step I, then step III on the
+       current prediction), the model predicts from the image, all clicks so far and its previous
+       probabilities, and the new probabilities are fed back (detached);
+    3. one more robot click and one forward pass **with** gradients; the loss is :func:`segmentation_loss`
+       of that prediction alone;
+    4. ``optimizer.zero_grad()``, backward, ``optimizer.step()`` -- one update.
+
+    Steps 2-3 are ``simulate_training_clicks(model, images, labels, n + 1, grad="last")``: ``n + 1``
+    forward passes, only the last with gradients. Every batch is thus graded after a random number of
+    clicks (1 to ``max_free_clicks + 1``), and always on a prediction made from the model's *own* previous
+    answer, which a loss after a fixed number of clicks does not give. After Sofiiuk, Petrov & Konushin,
+    "Reviving Iterative Training with Mask Guidance for Interactive Segmentation", ICIP 2022 (their code
+    draws ``random.randint(0, max_num_next_clicks)``, 3 in their configurations, and runs the free rounds
+    with the network in ``eval()`` mode); unlike RITM the first click here is the robot's step I (the
+    object pixel farthest from the object's border), not a set of random initial clicks, and the model is
+    used in the mode it is in.
+
+    Args:
+        model: a ``ClickUNet`` (its device is used; the caller sets ``train()`` / ``eval()``).
+        optimizer: a ``torch.optim`` optimizer over ``model``'s parameters.
+        images: ``(B, 3, S, S) float32`` tensor in [0, 1].
+        labels: ``(B, S, S) uint8`` NumPy array, 0 background / 1 object / 2 ignored.
+        max_free_clicks: ``N >= 0``, the most gradient-free rounds.
+        rng: a ``numpy.random.Generator`` (used as is, so successive calls draw successive values), an int
+            seed or None (fresh entropy).
+        robot, kind, radius: as in :func:`simulate_training_clicks`.
+        amp: float16 autocast on CUDA; scaler: an optional ``torch.amp.GradScaler`` for the backward pass.
+
+    Returns:
+        ``(loss, n)``: the loss before the update (Python float) and the number of free rounds (int).
+
+    Raises:
+        ValueError: ``max_free_clicks`` not an int >= 0.
+
+    Used in lesson 07 (exercise q1) and by :class:`InteractiveTrainer` with ``TrainConfig(max_free_clicks=N)``.
+    """
+    if isinstance(max_free_clicks, bool) or int(max_free_clicks) != max_free_clicks or max_free_clicks < 0:
+        raise ValueError(f"expected max_free_clicks an int >= 0, got {max_free_clicks!r}")
+    gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    n = int(gen.integers(0, int(max_free_clicks) + 1))
+    logits, _, _ = simulate_training_clicks(model, images, labels, n + 1, robot, kind, radius, grad="last", amp=amp)
+    loss = segmentation_loss(logits[-1], torch.from_numpy(labels).to(logits[-1].device))
+    optimizer.zero_grad(set_to_none=True)
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    return float(loss.item()), n
+
+
 def _batch_iou(logits: torch.Tensor, labels: np.ndarray) -> list[float]:
     """IoU (:func:`iseg_course.metrics.iou`, ignored pixels left out) of each image's mask ``logits > 0``."""
     preds = (logits[:, 0] > 0).cpu().numpy()
@@ -290,6 +361,7 @@ class InteractiveTrainer:
         self.scheduler = None
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.click_rng = np.random.default_rng(self.config.seed)   # RITM's free rounds (max_free_clicks)
         self.history = History()
         self._train_tf = make_transform(self.config.size, self.config.augment)
         self._test_tf = make_transform(self.config.size, False)
@@ -304,7 +376,8 @@ class InteractiveTrainer:
     def train_epoch(self, progress: bool = True) -> tuple[float, int]:
         """One epoch over the shuffled training images; returns ``(mean train loss, forward passes)``.
 
-        Forward passes are counted per image: ``n_images x n_clicks``.
+        Forward passes are counted per image: ``n_images x n_clicks`` (with ``max_free_clicks``: the sum of
+        each batch's ``n + 1`` passes times its images).
         """
         from tqdm.auto import tqdm
 
@@ -316,6 +389,15 @@ class InteractiveTrainer:
         for idx in tqdm(batches, desc=f"epoch {len(self.history.train_loss) + 1}", disable=not progress,
                         unit="batch", leave=False):
             images, labels = prepare_batch([self.train_items[i] for i in idx], self._train_tf)
+            if c.max_free_clicks is not None:  # RITM: n free rounds, one graded pass, one update
+                value, n_free = ritm_training_step(self.model, self.optimizer, images, labels, c.max_free_clicks,
+                                                   self.click_rng, robot=self.robot, kind=c.kind, radius=c.radius,
+                                                   amp=self.amp, scaler=self.scaler)
+                passes += (n_free + 1) * len(idx)
+                if self.scheduler is not None:
+                    self.scheduler.step()
+                losses.append(value * len(idx))
+                continue
             logits, _, n = self._clicks(self.model, images, labels, grad=c.loss_on)
             passes += n * len(idx)
             # the update after the 10th click: loss of the last prediction, or the mean over every click's

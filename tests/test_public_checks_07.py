@@ -12,12 +12,58 @@ import pytest
 from lesson_checks import check_question, lesson_env, master_answer, passes
 
 
-def _noc(ious, target=0.9, max_clicks=20, *, base=1, strict=False, budget=True, never="max", as_type=int):
-    values = list(ious)[:max_clicks] if budget else list(ious)
-    for k, v in enumerate(values):
-        if (v > target) if strict else (v >= target):
-            return as_type(k + base)
-    return as_type(max_clicks if never == "max" else len(values))
+def _ritm_step(model, optimizer, images, labels, max_free_clicks, rng, *, draw="inclusive", rounds="n+1",
+               no_grad=True, feed_back="prob", accumulate=True, ignore=True, threshold=">=", loss_on="last",
+               zero_grad=True, set_train=False, returns="loss,n"):
+    import torch
+
+    from iseg_course.models import click_maps
+    from iseg_course.robot import ritm_click
+    from iseg_course.training import segmentation_loss
+
+    if set_train:
+        model.train()
+    n = {"inclusive": lambda: int(rng.integers(0, max_free_clicks + 1)),
+         "exclusive": lambda: int(rng.integers(0, max(max_free_clicks, 1))),
+         "from 1": lambda: int(rng.integers(1, max_free_clicks + 1)) if max_free_clicks else 0,
+         "global": lambda: int(np.random.randint(0, max_free_clicks + 1)),
+         "always max": lambda: int(max_free_clicks)}[draw]()
+    total = n + 1 if rounds == "n+1" else max(n, 1)
+    b, _, s, _ = images.shape
+    clicks = [[] for _ in range(b)]
+    prev = torch.zeros(b, 1, s, s)
+    outputs = []
+    for k in range(total):
+        for i in range(b):
+            pred = prev[i, 0].detach().numpy()
+            pred = pred >= 0.5 if threshold == ">=" else pred > 0.5
+            click = ritm_click(labels[i] == 1, pred, labels[i] == 2 if ignore else None, clicks[i])
+            if click is not None:
+                clicks[i] = clicks[i] + [click] if accumulate else [click]
+        maps = torch.from_numpy(np.stack([click_maps(c, (s, s)) for c in clicks]))
+        x = torch.cat([images, maps, prev], dim=1)
+        if k < total - 1:
+            if no_grad:
+                with torch.no_grad():
+                    out = model(x)
+            else:
+                out = model(x)
+            outputs.append(out)
+            new = torch.sigmoid(out.detach())
+            prev = {"prob": new, "mask": (new >= 0.5).float(), "none": torch.zeros_like(new)}[feed_back]
+        else:
+            logits = model(x)
+            outputs.append(logits)
+    target = torch.from_numpy(labels)
+    if loss_on == "last":
+        loss = segmentation_loss(logits, target)
+    else:
+        loss = torch.stack([segmentation_loss(o, target) for o in outputs]).mean()
+    if zero_grad:
+        optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return (float(loss.item()), n) if returns == "loss,n" else (n, float(loss.item()))
 
 
 def _click_loop(segmenter, sample, n_clicks=10, *, feed_back="prob", accumulate=True, set_image_each=False,
@@ -76,13 +122,26 @@ def one_thread(torch_one_thread):
     yield
 
 
-def test_lesson07_q1_noc_from_ious():
-    check_question("07", "q1", "noc_from_ious", {
-        "0-based index": lambda i, t=0.9, m=20: _noc(i, t, m, base=0),
-        "IoU > target instead of >=": lambda i, t=0.9, m=20: _noc(i, t, m, strict=True),
-        "the budget ignored": lambda i, t=0.9, m=20: _noc(i, t, m, budget=False),
-        "len(ious) when never reached": lambda i, t=0.9, m=20: _noc(i, t, m, never="len"),
-        "a float": lambda i, t=0.9, m=20: _noc(i, t, m, as_type=float),
+def test_lesson07_q1_ritm_training_step(one_thread):
+    def wrong(**kw):
+        return lambda m, o, x, y, mx, r: _ritm_step(m, o, x, y, mx, r, **kw)
+
+    check_question("07", "q1", "ritm_training_step", {
+        "n from 0..max_free_clicks - 1 (upper end excluded)": wrong(draw="exclusive"),
+        "n from 1..max_free_clicks (never zero free rounds)": wrong(draw="from 1"),
+        "n from NumPy's global generator instead of rng": wrong(draw="global"),
+        "always max_free_clicks free rounds": wrong(draw="always max"),
+        "n passes in all (the graded pass counted among the n)": wrong(rounds="n"),
+        "gradients kept in the free rounds": wrong(no_grad=False),
+        "gradients in every pass and the loss averaged over them": wrong(no_grad=False, loss_on="all"),
+        "the previous prediction not fed back": wrong(feed_back="none"),
+        "the binary mask fed back instead of the probabilities": wrong(feed_back="mask"),
+        "only the newest click in the maps": wrong(accumulate=False),
+        "the ignore mask not passed to the robot": wrong(ignore=False),
+        "prev > 0.5 instead of >= 0.5 for the robot": wrong(threshold=">"),
+        "no optimizer.zero_grad()": wrong(zero_grad=False),
+        "model.train() called inside": wrong(set_train=True),
+        "(n, loss) instead of (loss, n)": wrong(returns="n,loss"),
     })
 
 

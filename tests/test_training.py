@@ -17,6 +17,7 @@ from iseg_course.training import (
     TrainConfig,
     make_transform,
     prepare_batch,
+    ritm_training_step,
     sample_to_tensors,
     segmentation_loss,
     simulate_training_clicks,
@@ -83,7 +84,8 @@ def test_load_samples_order(split):
 
 
 # ------------------------------------------------------------------------------------------------ config
-@pytest.mark.parametrize("kw", [dict(size=36), dict(size=0), dict(epochs=0), dict(n_clicks=0), dict(batch_size=0)])
+@pytest.mark.parametrize("kw", [dict(size=36), dict(size=0), dict(epochs=0), dict(n_clicks=0), dict(batch_size=0),
+                                dict(max_free_clicks=-1), dict(max_free_clicks=1.5), dict(max_free_clicks=True)])
 def test_train_config_validation(kw):
     with pytest.raises(ValueError):
         TrainConfig(**kw)
@@ -93,6 +95,7 @@ def test_train_config_defaults_are_valid():
     c = TrainConfig()
     assert c.size % 8 == 0 and c.epochs >= 1 and c.n_clicks >= 1
     assert c.kind in ("disk", "gaussian")
+    assert c.max_free_clicks is None, "RITM's random click count is off by default (the lecture's 10 clicks)"
 
 
 # ------------------------------------------------------------------------------------------------ loss
@@ -326,3 +329,102 @@ def test_fit_twice_continues(train4):
     h = trainer.fit(progress=False)
     assert len(h.train_loss) == 2 and h.forward_passes == [2, 2]
     assert all(np.isfinite(h.train_loss))
+
+
+# ------------------------------------------------------------------------------------------------ RITM's step
+def _recording(model):
+    """Forward hook recording (input, output, output.requires_grad) of every pass; returns (seen, handle)."""
+    seen = []
+    handle = model.register_forward_hook(lambda m, inp, out: seen.append((inp[0].detach().clone(),
+                                                                          out.detach().clone(), out.requires_grad)))
+    return seen, handle
+
+
+@pytest.mark.parametrize("max_free", [0, 2, 4])
+def test_ritm_step_rounds(batch, max_free):
+    """n ~ U{0..N} from the generator; n gradient-free passes, then one with gradients; the previous
+    probabilities fed back; the loss is the last prediction's; one update."""
+    images, labels = batch
+    torch.manual_seed(0)
+    model = ClickUNet(base=8, dropout=0.0).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)    # weights stay: the loss can be recomputed
+    for seed in range(4):
+        expected_n = int(np.random.default_rng(seed).integers(0, max_free + 1))
+        seen, handle = _recording(model)
+        try:
+            loss, n = ritm_training_step(model, opt, images, labels, max_free, np.random.default_rng(seed))
+        finally:
+            handle.remove()
+        assert isinstance(loss, float) and isinstance(n, int) and n == expected_n
+        assert len(seen) == n + 1
+        assert [g for _, _, g in seen] == [False] * n + [True]
+        for k, (x, _, _) in enumerate(seen):
+            assert torch.equal(x[:, :3], images)
+            if k == 0:
+                assert not x[:, 5].any()
+            else:
+                torch.testing.assert_close(x[:, 5:6], torch.sigmoid(seen[k - 1][1]))
+        assert loss == pytest.approx(segmentation_loss(seen[-1][1], torch.from_numpy(labels)).item(), rel=1e-5)
+        assert all(p.grad is not None for p in model.parameters())
+
+
+def test_ritm_step_equals_the_click_loop_with_one_graded_pass(batch):
+    """The step is simulate_training_clicks(n + 1, grad="last") + the loss of the last logits + one AdamW step."""
+    import copy
+
+    images, labels = batch
+    torch.manual_seed(1)
+    m1 = ClickUNet(base=8, dropout=0.0).train()
+    m2 = copy.deepcopy(m1)
+    o1 = torch.optim.AdamW(m1.parameters(), lr=1e-3)
+    o2 = torch.optim.AdamW(m2.parameters(), lr=1e-3)
+    rng = np.random.default_rng(5)
+    ref_rng = np.random.default_rng(5)
+    for _ in range(3):   # successive calls draw successive values from the same generator
+        loss, n = ritm_training_step(m1, o1, images, labels, 3, rng)
+        assert n == int(ref_rng.integers(0, 4))
+        logits, _, passes = simulate_training_clicks(m2, images, labels, n + 1, grad="last")
+        ref = segmentation_loss(logits[-1], torch.from_numpy(labels))
+        o2.zero_grad()
+        ref.backward()
+        o2.step()
+        assert passes == n + 1 and loss == pytest.approx(ref.item(), rel=1e-6)
+        for a, b in zip(m1.parameters(), m2.parameters()):
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-7)
+
+
+def test_ritm_step_draws_uniformly_and_reproducibly(batch):
+    images, labels = batch
+    model = ClickUNet(base=4, levels=2, dropout=0.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    rng = np.random.default_rng(0)
+    draws = [ritm_training_step(model, opt, images[:1], labels[:1], 2, rng)[1] for _ in range(60)]
+    assert set(draws) == {0, 1, 2} and min(np.bincount(draws)) >= 12  # about 20 each
+    # one draw per call: the sequence is that of the generator's own integers(0, N + 1)
+    ref = np.random.default_rng(0)
+    assert draws == [int(ref.integers(0, 3)) for _ in range(60)]
+    # an int seed gives the same draw as a generator made from it
+    assert ritm_training_step(model, opt, images[:1], labels[:1], 5, 7)[1] == int(np.random.default_rng(7).integers(0, 6))
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_ritm_step_bad_max(batch, bad):
+    images, labels = batch
+    model = ClickUNet(base=4, levels=2)
+    with pytest.raises((ValueError, TypeError)):
+        ritm_training_step(model, torch.optim.SGD(model.parameters(), lr=0.0), images, labels, bad, 0)
+
+
+def test_trainer_with_random_free_clicks(train4):
+    """TrainConfig(max_free_clicks=N): one graded pass per batch after n ~ U{0..N} free rounds; the passes
+    counted are the batches' n + 1 per image; the same seed gives the same run."""
+    cfg = tiny_config(max_free_clicks=2, augment=False, dropout=0.0)
+    t = InteractiveTrainer(train4, [], cfg)
+    draws = np.random.default_rng(cfg.seed).integers(0, 3, size=2)   # 2 batches of 2 images
+    h = t.fit(progress=False)
+    assert h.forward_passes == [int(2 * (draws + 1).sum())]
+    assert np.isfinite(h.train_loss[0]) and h.train_loss[0] > 0
+    again = InteractiveTrainer(train4, [], cfg).fit(progress=False)
+    assert again.train_loss == h.train_loss and again.forward_passes == h.forward_passes
+    # the default scheme is untouched: 4 images x 3 clicks
+    assert InteractiveTrainer(train4[:2], [], tiny_config()).train_epoch(progress=False)[1] == 2 * 3
