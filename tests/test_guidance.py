@@ -572,3 +572,96 @@ def test_incremental_bad_input():
         inc.add(Box(1, 1, 3, 3))
     with pytest.raises(TypeError):
         inc.add(Polygon([(1, 1), (3, 1), (2, 3)]))
+
+
+# ---------------------------------------------------------------------------------------------- plain raster scan
+
+
+def _pixel_loop_raster_scan(cost, seeds, rounds=None, connectivity=8):
+    """Toivanen's raster scan pixel by pixel, as lesson 04's exercise writes it (the reference for the
+    row-vectorised ``raster_scan_distance``)."""
+    h, w = cost.shape
+    d = np.where(seeds, 0.0, np.inf)
+    fwd = [(0, -1, 1.0), (-1, 0, 1.0)] + ([(-1, -1, math.sqrt(2)), (-1, 1, math.sqrt(2))] if connectivity == 8 else [])
+    bwd = [(-a, -b, ln) for a, b, ln in fwd]
+    done = 0
+    while rounds is None or done < rounds:
+        done += 1
+        changed = False
+        for rows, cols, nb in ((range(h), range(w), fwd), (range(h - 1, -1, -1), range(w - 1, -1, -1), bwd)):
+            for i in rows:
+                for j in cols:
+                    for di, dj, ln in nb:
+                        r, c = i + di, j + dj
+                        if 0 <= r < h and 0 <= c < w and d[r, c] + ln * (cost[i, j] + cost[r, c]) / 2 < d[i, j]:
+                            d[i, j] = d[r, c] + ln * (cost[i, j] + cost[r, c]) / 2
+                            changed = True
+        if not changed:
+            break
+    return d, done
+
+
+def test_raster_scan_hand_cases():
+    # the diagonal step: sqrt(2) * mean cost, cheaper than round the corner
+    d = G.raster_scan_distance(np.array([[1.0, 9.0], [9.0, 3.0]]), np.array([[True, False], [False, False]]))
+    np.testing.assert_allclose(d, [[0, 5], [5, 2 * math.sqrt(2)]])
+    # a snaking corridor: one round reaches the bottom rows only through the wall, the second round finds the way
+    maze = np.array([[1, 1, 1, 1, 1], [100, 100, 100, 100, 1], [1, 1, 1, 1, 1], [1, 100, 100, 100, 100],
+                     [1, 1, 1, 1, 1]], float)
+    seeds = np.zeros((5, 5), bool)
+    seeds[0, 0] = True
+    assert G.raster_scan_distance(maze, seeds, rounds=1)[4, 4] == pytest.approx(105 + math.sqrt(2))
+    assert G.raster_scan_distance(maze, seeds, rounds=2)[4, 4] == pytest.approx(8 + 4 * math.sqrt(2))
+    d, n = G.raster_scan_distance(maze, seeds, return_rounds=True)
+    assert n == 3  # two rounds that change something, one that certifies convergence
+    np.testing.assert_allclose(d, mcp_reference(maze, seeds), rtol=1e-12)
+    # 4-connected: the city-block distance on a constant cost
+    seeds = np.zeros((6, 7), bool)
+    seeds[2, 3] = True
+    yy, xx = np.mgrid[:6, :7]
+    np.testing.assert_allclose(G.raster_scan_distance(np.ones((6, 7)), seeds, connectivity=4),
+                               np.abs(yy - 2) + np.abs(xx - 3))
+    # no seed
+    d, n = G.raster_scan_distance(np.ones((3, 3)), np.zeros((3, 3), bool), return_rounds=True)
+    assert np.all(np.isinf(d)) and n == 0
+
+
+@pytest.mark.parametrize("connectivity", [8, 4])
+def test_raster_scan_equals_pixel_loop_and_mcp(banana, connectivity):
+    cost = G.gradient_cost(banana.image[250:298, 180:244])
+    seeds = np.zeros(cost.shape, bool)
+    seeds[40, 40] = True
+    seeds[3, 10:20] = True
+    for rounds in (1, 2):
+        loop, _ = _pixel_loop_raster_scan(cost, seeds, rounds, connectivity)
+        np.testing.assert_allclose(G.raster_scan_distance(cost, seeds, rounds=rounds, connectivity=connectivity),
+                                   loop, rtol=1e-12)
+    loop, n_loop = _pixel_loop_raster_scan(cost, seeds, None, connectivity)
+    d, n = G.raster_scan_distance(cost, seeds, connectivity=connectivity, return_rounds=True)
+    assert n == n_loop and n > 2
+    np.testing.assert_allclose(d, loop, rtol=1e-12)
+    ref, _ = MCP_Geometric(cost, fully_connected=connectivity == 8).find_costs(np.argwhere(seeds))
+    np.testing.assert_allclose(d, ref, rtol=1e-9, atol=1e-9)
+    # fewer rounds: upper bounds, never below the exact distance
+    assert np.all(G.raster_scan_distance(cost, seeds, rounds=1, connectivity=connectivity) >= ref * (1 - 1e-12))
+
+
+def test_raster_scan_full_image_agrees_with_geodesic_distance(banana):
+    cost = G.gradient_cost(banana.image)
+    seeds = G.seed_mask(robot_clicks(banana), cost.shape, positive=True)
+    d = G.raster_scan_distance(cost, seeds)
+    np.testing.assert_allclose(d, G.geodesic_distance(cost, seeds), rtol=1e-9)
+    np.testing.assert_allclose(d, mcp_reference(cost, seeds), rtol=1e-9)
+
+
+def test_raster_scan_bad_input():
+    with pytest.raises(TypeError, match="bool"):
+        G.raster_scan_distance(np.ones((4, 4)), np.ones((4, 4)))
+    with pytest.raises(ValueError, match="shape"):
+        G.raster_scan_distance(np.ones((4, 4)), np.ones((4, 5), bool))
+    with pytest.raises(ValueError, match="finite"):
+        G.raster_scan_distance(-np.ones((4, 4)), np.ones((4, 4), bool))
+    with pytest.raises(ValueError, match="rounds"):
+        G.raster_scan_distance(np.ones((4, 4)), np.ones((4, 4), bool), rounds=0)
+    with pytest.raises(ValueError, match="connectivity"):
+        G.raster_scan_distance(np.ones((4, 4)), np.ones((4, 4), bool), connectivity=6)

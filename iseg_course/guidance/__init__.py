@@ -12,7 +12,8 @@ The parts, by concept:
 * :mod:`~iseg_course.guidance.explicit`: the explicit maps (Gaussian heatmap, disk, Euclidean distance,
   location prior, attraction field) and the two-channel :func:`guidance_maps` of any :data:`KINDS`;
 * :mod:`~iseg_course.guidance.distances`: the distance kernels (nearest-seed distance, :func:`gradient_cost`,
-  the raster-scan :func:`geodesic_distance`) and the geodesic maps;
+  the raster-scan :func:`geodesic_distance`, the plain two-pass scan :func:`raster_scan_distance`) and
+  the geodesic maps;
 * :mod:`~iseg_course.guidance.implicit`: :func:`click_weight_map` with :func:`weighted_bce`, and the box crop
   (:class:`CropWindow`, :func:`box_crop`, :func:`box_uncrop`);
 * :mod:`~iseg_course.guidance.incremental`: :class:`IncrementalGuidance`, local maps updated click by click.
@@ -22,13 +23,19 @@ Everything is importable from here (``from iseg_course import guidance as G``).
 References: Xu et al., "Deep Interactive Object Selection", CVPR 2016 (Euclidean maps, truncated at 255);
 Maninis et al., "Deep Extreme Cut (DEXTR)", CVPR 2018 (Gaussian heatmaps, box crop); Benenson et al.,
 "Large-scale interactive object segmentation with human annotators", CVPR 2019 (disks vs Gaussians);
-Criminisi et al., "GeoS: Geodesic Image Segmentation", ECCV 2008; Toivanen, "New geodesic distance
+Criminisi, Sharp & Blake, "GeoS: Geodesic Image Segmentation", ECCV 2008; Toivanen, "New geodesic distance
 transforms for gray-scale images", Pattern Recognition Letters 1996 (raster scans); Wang et al.,
 "DeepIGeoS", IEEE TPAMI 2019 (geodesic maps as CNN input); Sun et al., "A point says a lot", MLMI 2017
 (location prior); Aresta et al., "iW-Net", Scientific Reports 2019 (attraction field).
 """
 
-from .distances import exp_geodesic_map, geodesic_distance, geodesic_distance_map, gradient_cost
+from .distances import (
+    exp_geodesic_map,
+    geodesic_distance,
+    geodesic_distance_map,
+    gradient_cost,
+    raster_scan_distance,
+)
 from .explicit import (
     KINDS,
     attraction_field,
@@ -52,6 +59,7 @@ __all__ = [
     "euclidean_distance_map",
     "gradient_cost",
     "geodesic_distance",
+    "raster_scan_distance",
     "geodesic_distance_map",
     "exp_geodesic_map",
     "canny_edges",
