@@ -54,9 +54,10 @@ class TrainConfig:
         amp: mixed precision (float16 autocast + gradient scaling), used on CUDA only.
         loss_on: ``"all"``: the loss is the mean over the predictions after each of the ``n_clicks`` clicks;
             ``"last"``: only the prediction after the last click counts. Either way the model is updated
-            once per batch, after the last click. ``"last"`` is cheaper per epoch, but with a loss on the
-            last prediction only, the predictions after the earlier clicks are never trained: test IoU after
-            click 1 stays near 0.08 while click 10 reaches 0.97 (20 epochs).
+            once per batch, after the last click. ``"last"`` is cheaper per epoch, but with a fixed
+            ``n_clicks`` and a loss on the last prediction only, the predictions after the earlier clicks
+            are never graded: with the lesson's defaults otherwise (15 epochs), IoU@1 on the 10 test cats
+            is 0.49 against 0.69 for ``"all"`` (IoU@10 0.92 against 0.96; NoC@90 8.0 against 4.4).
         max_free_clicks: ``None`` (default): the lecture's scheme above, ``n_clicks`` clicks per batch.
             An int ``N >= 0``: RITM's iterative training instead (:func:`ritm_training_step`): every batch
             draws ``n`` uniformly from ``0..N`` (NumPy generator seeded with ``seed``), runs ``n`` click rounds
