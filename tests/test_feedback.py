@@ -12,28 +12,30 @@ def _feedback(lesson, question, env) -> Feedback:
 
 
 def test_an_untouched_stub_gets_one_short_message():
-    env = lesson_env("00", cells=1, extra={"annotation_days": lambda *a, **k: None})  # the stub returns None
+    env = lesson_env("00", cells=1, extra={"annotation_hours": lambda *a, **k: None})  # the stub returns None
     fb = _feedback("00", "q1", env)
     text = repr(fb)
     assert not fb.passed_all and len(text.splitlines()) <= 10, text
-    assert text.splitlines()[0] == "q1: not yet -- annotation_days returned None: replace the ... with your code"
+    assert text.splitlines()[0] == "q1: not yet -- annotation_hours returned None: replace the ... with your code"
     assert 'verbose=True' in text and "Trying:" not in text and "Traceback" not in text
     html = fb._repr_html_()
     assert "<details>" in html and "Traceback" in html.split("<details>")[1]  # the full report, collapsed
     assert "Traceback" not in html.split("<details>")[0]
 
 
-def _annotation_days(hours_per_image, n_images, hours_per_day=24.0):
-    if hours_per_image < 0 or n_images < 0 or not 0 < hours_per_day <= 24:
-        raise ValueError("bad input")
-    return float(hours_per_image) * n_images / hours_per_day
+def _annotation_hours(n_objects, noc, s_per_click, t_check):
+    import math
+
+    if any(not math.isfinite(v) or v < 0 for v in (n_objects, noc, s_per_click, t_check)):
+        raise ValueError("expected finite, non-negative inputs")
+    return float(n_objects * (noc * s_per_click + t_check) / 3600)
 
 
 def test_a_correct_answer_reads_passed_and_a_missing_name_names_it():
-    env = lesson_env("00", cells=1, extra={"annotation_days": _annotation_days})
+    env = lesson_env("00", cells=1, extra={"annotation_hours": _annotation_hours})
     assert repr(_feedback("00", "q1", env)) == "q1 passed!"
     fb = _feedback("00", "q1", lesson_env("00", cells=1))  # the function was never defined
-    assert "NameError" in repr(fb) and "annotation_days" in repr(fb)
+    assert "NameError" in repr(fb) and "annotation_hours" in repr(fb)
 
 
 def test_first_failure_reads_doctest_reports():

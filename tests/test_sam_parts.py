@@ -144,7 +144,7 @@ def test_amg_on_a_real_image_gives_sorted_distinct_masks(small_model, weights):
         if not _shipped_sam_checkpoint().is_file():
             pytest.skip("no shipped SAM-style checkpoint yet")
         seg = SamSegmenter(checkpoint=_shipped_sam_checkpoint())
-        thresholds = dict(pred_iou_thresh=0.5, stability_score_thresh=0.8)
+        thresholds = dict(pred_iou_thresh=0.5, stability_score_thresh=0.6)
     else:  # a random model answers every point with much the same mask: keep everything the filters can drop
         seg = SamSegmenter(small_model)
         thresholds = dict(pred_iou_thresh=-1e9, stability_score_thresh=0.0)

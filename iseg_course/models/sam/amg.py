@@ -144,7 +144,7 @@ class AutomaticMaskGenerator:
         points_per_batch: points decoded together (memory vs speed: each point's 3 masks are upsampled to the
             image, 32 points of a 480x640 image hold 118 MB of logits).
         pred_iou_thresh: keep masks whose predicted IoU is above this (SAM: 0.88).
-        stability_score_thresh: keep masks whose :func:`stability_score` is at least this (SAM: 0.95).
+        stability_score_thresh: keep masks whose :func:`stability_score` is at least this (SAM: 0.95; the course's small model has softer logits -- on GrabCut's banana1 its scores peak near 0.7 -- so the default is 0.6).
         stability_score_offset: the logit offset of the stability score (SAM: 1.0).
         box_nms_thresh: box IoU above which the lower-scored of two masks is dropped (SAM: 0.7).
         min_area: holes and islands below this many pixels are cleaned up (0: off, SAM's default; SA-1B's
@@ -155,7 +155,7 @@ class AutomaticMaskGenerator:
     """
 
     def __init__(self, segmenter, points_per_side: int = 16, points_per_batch: int = 32,
-                 pred_iou_thresh: float = 0.8, stability_score_thresh: float = 0.9,
+                 pred_iou_thresh: float = 0.8, stability_score_thresh: float = 0.6,
                  stability_score_offset: float = 1.0, box_nms_thresh: float = 0.7, min_area: int = 0):
         if points_per_side < 1 or points_per_batch < 1:
             raise ValueError(f"expected points_per_side, points_per_batch >= 1, got {points_per_side}, "
@@ -216,6 +216,8 @@ class AutomaticMaskGenerator:
         if not parts:
             return []
         masks, iou, stab, points = (torch.cat([p[k] for p in parts]) for k in ("masks", "iou", "stability", "points"))
+        if len(masks) == 0:  # every mask filtered out (predicted IoU or stability below the thresholds)
+            return []
 
         keep = _nms(masks, iou, self.box_nms_thresh)
         masks, iou, stab, points = masks[keep], iou[keep], stab[keep], points[keep]
