@@ -265,6 +265,7 @@ def test_train_sam_under_torchrun_two_cpu_processes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     saved = torch.load(out, weights_only=True)
     assert saved["meta"]["world_size"] == 2 and saved["meta"]["samples"] == 4
+    assert saved["meta"]["sources"] == ["data/grabcut/images"]  # no machine-specific path in the file
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 1 and rows[0]["epoch"] == 1
 

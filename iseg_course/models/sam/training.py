@@ -130,6 +130,17 @@ def training_folders(images: Sequence[str | os.PathLike] = (), masks: Sequence[s
     return folders
 
 
+def _portable(folder: Path) -> str:
+    """A folder as recorded in caches and checkpoints: relative to the repository when inside it (the shipped
+    data), else as the user gave it -- never this machine's absolute path to the course."""
+    from ...data import REPO_ROOT
+
+    try:
+        return Path(folder).resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return str(folder)
+
+
 def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathLike | None = None,
                         batch_size: int = 16, progress: bool = True, device: str = "cpu") -> FeatureCache:
     """Run the frozen EfficientNet-Lite0 once over every image of ``folders`` and store the features.
@@ -194,7 +205,7 @@ def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathL
     for a in arrays.values():
         a.flush()
     meta = {"version": CACHE_VERSION, "size": size, "names": names,
-            "sources": [str(ds.images_dir) for ds in folders]}
+            "sources": [_portable(ds.images_dir) for ds in folders]}
     (folder / "meta.json").write_text(json.dumps(meta))
     progress_file.unlink(missing_ok=True)
     return FeatureCache(folder)
