@@ -17,7 +17,7 @@ from iseg_course.interactions import Box, Click, Scribble
 from iseg_course.models.sam import SamSegmenter, SamStyleModel
 from iseg_course.models.sam import encoder as E
 from iseg_course.models.sam.prompt import NEGATIVE, PAD, POSITIVE, FourierFeatures, PromptEncoder
-from iseg_course.models.sam.training import (IGNORED, OBJECT, SamTrainConfig, error_region_points, first_prompt,
+from iseg_course.models.sam.training import (SamTrainConfig, error_region_points, first_prompt,
                                              interactive_rounds, low_resolution_targets, mask_iou, mask_loss)
 from iseg_course.segmenter import UnsupportedInteraction
 

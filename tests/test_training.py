@@ -206,6 +206,17 @@ def batch(train4):
     return prepare_batch(items, make_transform(32, augment=False))
 
 
+def _assert_previous_prediction_fed_back(seen, images):
+    """``seen``: (input, logits, grad) per forward pass. Every input holds the image; the first has no previous
+    prediction, each later one the sigmoid of the pass before."""
+    for k, (x, _, _) in enumerate(seen):
+        assert torch.equal(x[:, :3], images)
+        if k == 0:
+            assert not x[:, 5].any()
+        else:
+            torch.testing.assert_close(x[:, 5:6], torch.sigmoid(seen[k - 1][1]))
+
+
 def test_click_loop(batch):
     images, labels = batch
     torch.manual_seed(0)
@@ -227,13 +238,9 @@ def test_click_loop(batch):
         first = ritm_click(labels[i] == OBJECT, np.zeros((32, 32), bool), labels[i] == IGNORE)
         assert c[0] == first and c[0].positive
     # the input: the image, clicks accumulating in the guidance maps, the previous prediction fed back
-    for k, (x, _, _) in enumerate(seen):
-        assert torch.equal(x[:, :3], images)
-        if k == 0:
-            assert not x[:, 5].any()
-        else:
-            torch.testing.assert_close(x[:, 5:6], torch.sigmoid(seen[k - 1][1]))
-            assert (x[:, 3:5].sum(dim=(1, 2, 3)) >= seen[k - 1][0][:, 3:5].sum(dim=(1, 2, 3))).all()
+    _assert_previous_prediction_fed_back(seen, images)
+    for k in range(1, len(seen)):  # clicks accumulate in the guidance maps
+        assert (seen[k][0][:, 3:5].sum(dim=(1, 2, 3)) >= seen[k - 1][0][:, 3:5].sum(dim=(1, 2, 3))).all()
 
 
 def test_click_loop_without_gradients(batch):
@@ -358,12 +365,7 @@ def test_ritm_step_rounds(batch, max_free):
         assert isinstance(loss, float) and isinstance(n, int) and n == expected_n
         assert len(seen) == n + 1
         assert [g for _, _, g in seen] == [False] * n + [True]
-        for k, (x, _, _) in enumerate(seen):
-            assert torch.equal(x[:, :3], images)
-            if k == 0:
-                assert not x[:, 5].any()
-            else:
-                torch.testing.assert_close(x[:, 5:6], torch.sigmoid(seen[k - 1][1]))
+        _assert_previous_prediction_fed_back(seen, images)
         assert loss == pytest.approx(segmentation_loss(seen[-1][1], torch.from_numpy(labels)).item(), rel=1e-5)
         assert all(p.grad is not None for p in model.parameters())
 

