@@ -240,6 +240,33 @@ def test_config_rejects_impossible_rounds():
         SamTrainConfig(rounds=3, loss_rounds=5)
 
 
+def test_feature_cache_waits_for_a_concurrent_builder_then_reuses_its_cache(tmp_path):
+    """Under torchrun every rank calls build_feature_cache on one folder: while another process holds the
+    lock nothing is written, and afterwards the finished cache is opened, not rebuilt."""
+    import threading
+
+    from filelock import FileLock
+
+    from iseg_course.models.sam.training import build_feature_cache, cache_folder, training_folders
+
+    folders = [f.subset(f.names[:2]) for f in training_folders([REPO / "data/grabcut/images"],
+                                                               [REPO / "data/grabcut/masks"])]
+    folder = cache_folder(folders, 64, tmp_path)
+    result = {}
+    with FileLock(str(folder) + ".lock"):  # "another rank" is building
+        t = threading.Thread(target=lambda: result.update(cache=build_feature_cache(
+            folders, size=64, root=tmp_path, progress=False)))
+        t.start()
+        t.join(timeout=3)
+        assert t.is_alive() and not (folder / "meta.json").exists()
+    t.join(timeout=120)
+    cache = result["cache"]
+    assert len(cache) == 2 and cache.folder == folder and not (folder / "progress.json").exists()
+    stamp = (folder / "meta.json").stat().st_mtime_ns
+    again = build_feature_cache(folders, size=64, root=tmp_path, progress=False)
+    assert len(again) == 2 and (folder / "meta.json").stat().st_mtime_ns == stamp  # reused
+
+
 # ------------------------------------------------------------------------------------------------ command line
 def _cli(*args, env=None, timeout=600):
     return subprocess.run([sys.executable, "-m", "iseg_course.cli", *args], cwd=REPO, capture_output=True, text=True,
@@ -255,14 +282,21 @@ def test_train_sam_refuses_mismatched_folders(tmp_path):
 
 
 def test_train_sam_under_torchrun_two_cpu_processes(tmp_path):
+    import socket
+
     out = tmp_path / "m.pt"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+    with socket.socket() as sock:  # a free port, not a fixed one another run may hold
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", port,
            "-m", "iseg_course.cli", "train", "sam", "--images", str(REPO / "data/grabcut/images"),
            "--masks", str(REPO / "data/grabcut/masks"), "--limit", "4", "--epochs", "1", "--batch-size", "2",
            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    # a failing rank's own traceback comes before torchrun's summary: show it first
+    first = proc.stderr.find("Traceback")
+    assert proc.returncode == 0, proc.stderr[max(0, first):first + 3000] + "\n...\n" + proc.stderr[-1000:]
     saved = torch.load(out, weights_only=True)
     assert saved["meta"]["world_size"] == 2 and saved["meta"]["samples"] == 4
     assert saved["meta"]["sources"] == ["data/grabcut/images"]  # no machine-specific path in the file

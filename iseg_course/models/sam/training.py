@@ -36,6 +36,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from filelock import FileLock
 from torch import nn
 
 from .encoder import FEATURE_CHANNELS, FEATURE_STRIDES
@@ -156,20 +157,39 @@ def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathL
     build resumes where it stopped).
     Raises ValueError for an empty list of folders or a folder without samples; the folder's own errors
     (missing files, mismatched stems or sizes) as :class:`~iseg_course.data.ImageMaskFolder` raises them.
-    Disk: about 377 KB per image at ``S = 256`` (float16).
+    Disk: about 377 KB per image at ``S = 256`` (float16). Safe to call from several processes at once
+    (``torchrun``): a file lock (the ``filelock`` package) lets one build while the others wait.
     """
-    from tqdm.auto import tqdm
-
-    from .encoder import Backbone
-
     folders = list(folders)
     n = sum(len(ds) for ds in folders)
     if not folders or n == 0:
         raise ValueError("expected at least one image/mask folder with samples to build a feature cache")
-    folder = Path(root or default_cache_root()) / f"sam-features-{_pairs_key(folders, size)}"
-    if (folder / "meta.json").is_file():
-        return FeatureCache(folder)
+    folder = cache_folder(folders, size, root)
     folder.mkdir(parents=True, exist_ok=True)
+    # one builder at a time: under torchrun every rank calls this; the first builds, the others wait here
+    # and then find the finished cache (two trainings started on the same folders behave the same way)
+    with FileLock(str(folder) + ".lock"):
+        if (folder / "meta.json").is_file():
+            return FeatureCache(folder)
+        _encode_into(folder, folders, size, batch_size, progress, device)
+    return FeatureCache(folder)
+
+
+def cache_folder(folders: Sequence, size: int = 256, root: str | os.PathLike | None = None) -> Path:
+    """The cache folder :func:`build_feature_cache` uses for ``folders`` at input size ``size``: a hash of
+    the files (paths, sizes, modification times) and ``size`` under ``root`` (default
+    :func:`default_cache_root`). Its lock file is the same path with ``.lock`` appended."""
+    return Path(root or default_cache_root()) / f"sam-features-{_pairs_key(list(folders), size)}"
+
+
+def _encode_into(folder: Path, folders: list, size: int, batch_size: int, progress: bool, device: str) -> None:
+    """Fill ``folder`` with the backbone features of every image (resuming an interrupted build); the
+    caller holds the folder's lock."""
+    from tqdm.auto import tqdm
+
+    from .encoder import Backbone
+
+    n = sum(len(ds) for ds in folders)
     # an interrupted build resumes: progress.json says how many images are already stored
     progress_file = folder / "progress.json"
     done = json.loads(progress_file.read_text())["done"] if progress_file.is_file() else 0
@@ -206,9 +226,10 @@ def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathL
         a.flush()
     meta = {"version": CACHE_VERSION, "size": size, "names": names,
             "sources": [_portable(ds.images_dir) for ds in folders]}
-    (folder / "meta.json").write_text(json.dumps(meta))
+    tmp = folder / "meta.json.tmp"
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, folder / "meta.json")  # a reader sees no meta.json or a whole one
     progress_file.unlink(missing_ok=True)
-    return FeatureCache(folder)
 
 
 # ------------------------------------------------------------------------------------------------ prompts
