@@ -15,7 +15,7 @@ The parts, by concept:
   the raster-scan :func:`geodesic_distance`, the plain two-pass scan :func:`raster_scan_distance`) and
   the geodesic maps;
 * :mod:`~iseg_course.guidance.implicit`: :func:`click_weight_map` with :func:`weighted_bce`, and the box crop
-  (:class:`CropWindow`, :func:`box_crop`, :func:`box_uncrop`);
+  (:class:`CropWindow`, :func:`box_crop`, :func:`box_uncrop`) and the Zoom-In window :func:`zoom_in_box`;
 * :mod:`~iseg_course.guidance.incremental`: :class:`IncrementalGuidance`, local maps updated click by click.
 
 Everything is importable from here (``from iseg_course import guidance as G``).
@@ -46,7 +46,7 @@ from .explicit import (
     guidance_maps,
     location_prior,
 )
-from .implicit import CropWindow, box_crop, box_uncrop, click_weight_map, weighted_bce
+from .implicit import CropWindow, box_crop, box_uncrop, click_weight_map, weighted_bce, zoom_in_box
 from .incremental import IncrementalGuidance
 from .seeds import seed_mask, seed_points
 
@@ -71,5 +71,6 @@ __all__ = [
     "CropWindow",
     "box_crop",
     "box_uncrop",
+    "zoom_in_box",
     "IncrementalGuidance",
 ]

@@ -7,8 +7,8 @@
   :class:`CropWindow` is the one mapping between image pixels and the crop's working grid, both ways:
   points (:meth:`CropWindow.to_crop`, :meth:`CropWindow.to_image`), images and masks
   (:meth:`CropWindow.crop`), predictions (:meth:`CropWindow.uncrop`, and
-  :meth:`CropWindow.uncrop_torch` for a model's logits). The click model's Zoom-In
-  (:mod:`iseg_course.models.click`) uses the same window.
+  :meth:`CropWindow.uncrop_torch` for a model's logits). The Zoom-In box (:func:`zoom_in_box`) serves the
+  click model (:mod:`iseg_course.models.click`) and the SAM-style model (:mod:`iseg_course.models.sam`).
 
 References: Maninis et al., "Deep Extreme Cut (DEXTR)", CVPR 2018 (box crop relaxed by 50 pixels, resized to
 512 x 512); Aresta et al., "iW-Net", Scientific Reports 2019 (click-weighted loss); Sofiiuk et al., "Reviving
@@ -27,7 +27,7 @@ from ..interactions import Box
 from ..validate import number
 from .explicit import gaussian_heatmap
 
-__all__ = ["click_weight_map", "weighted_bce", "CropWindow", "box_crop", "box_uncrop"]
+__all__ = ["click_weight_map", "weighted_bce", "CropWindow", "box_crop", "box_uncrop", "zoom_in_box"]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -270,3 +270,48 @@ def box_uncrop(prob: np.ndarray, window: CropWindow, *, interpolation: str = "li
     if not isinstance(window, CropWindow):
         raise TypeError(f"window must be the CropWindow returned by box_crop, got {type(window).__name__}")
     return window.uncrop(prob, interpolation=interpolation)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Zoom-In
+# --------------------------------------------------------------------------------------------------------
+
+
+def zoom_in_box(image_shape: tuple[int, ...], clicks: list, prev_mask: np.ndarray | None, *,
+                expand: float = 1.4, min_fraction: float = 0.2) -> Box | None:
+    """RITM's Zoom-In window: the box around the previous mask and all clicks, enlarged ``expand`` times
+    about its centre (at least ``min_fraction`` of each image side), clipped to the image.
+
+    Args:
+        image_shape: ``(H, W, ...)`` of the image.
+        clicks: the clicks so far (objects with ``x``, ``y`` in image pixels).
+        prev_mask: ``(H, W)`` previous probabilities (object where ``>= 0.5``), or None.
+        expand: enlargement factor of the box's sides (>= 1; RITM: 1.4).
+        min_fraction: smallest window side as a fraction of the image side, in ``(0, 1]``.
+
+    Returns the window as a :class:`Box` (inclusive corners), or None for "the whole image": fewer than two
+    clicks (the first click always sees the whole image), no previous mask, an empty one, or a window that
+    covers the image anyway. Raises ValueError for ``expand < 1`` or ``min_fraction`` outside ``(0, 1]``.
+
+    Sofiiuk et al., "f-BRS", CVPR 2020, and "Reviving Iterative Training with Mask Guidance for Interactive
+    Segmentation" (RITM), ICIP 2022 (``ZoomIn`` with ``expansion_ratio=1.4``).
+    """
+    expand = number(expand, "expand", minimum=1)
+    min_fraction = number(min_fraction, "min_fraction", minimum=0, maximum=1, strict=True,
+                          unit="fraction of each image side")
+    if prev_mask is None or len(clicks) < 2:
+        return None
+    ys, xs = np.nonzero(np.asarray(prev_mask) >= 0.5)
+    if ys.size == 0:
+        return None
+    h, w = int(image_shape[0]), int(image_shape[1])
+    ys = np.r_[ys, [c.y for c in clicks]]
+    xs = np.r_[xs, [c.x for c in clicks]]
+    cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
+    half_h = max((ys.max() - ys.min() + 1) * expand, min_fraction * h) / 2
+    half_w = max((xs.max() - xs.min() + 1) * expand, min_fraction * w) / 2
+    y0, y1 = max(0, int(np.floor(cy - half_h))), min(h - 1, int(np.ceil(cy + half_h)))
+    x0, x1 = max(0, int(np.floor(cx - half_w))), min(w - 1, int(np.ceil(cx + half_w)))
+    if (y0, x0, y1, x1) == (0, 0, h - 1, w - 1):
+        return None
+    return Box(x0, y0, x1, y1)

@@ -19,7 +19,7 @@ import os
 import numpy as np
 import torch
 
-from ..guidance import CropWindow
+from ..guidance import CropWindow, zoom_in_box
 from ..interactions import Box, Click, Interactions
 from ..segmenter import BaseSegmenter
 from ..validate import number
@@ -121,23 +121,11 @@ class ClickSegmenter(BaseSegmenter):
 
     def zoom_window(self, clicks: list[Click], prev_mask: np.ndarray | None) -> Box | None:
         """The Zoom-In box (inclusive corners, inside the image) for these clicks and previous
-        probabilities, or None for the whole image (first click, empty previous mask, or zoom off)."""
-        if not self.zoom_in or prev_mask is None or len(clicks) < 2:
+        probabilities, or None for the whole image (first click, empty previous mask, or zoom off); see
+        :func:`iseg_course.guidance.zoom_in_box`."""
+        if not self.zoom_in:
             return None
-        ys, xs = np.nonzero(prev_mask >= 0.5)
-        if ys.size == 0:
-            return None
-        h, w = self.image.shape[:2]
-        ys = np.r_[ys, [c.y for c in clicks]]
-        xs = np.r_[xs, [c.x for c in clicks]]
-        cy, cx = (ys.min() + ys.max()) / 2, (xs.min() + xs.max()) / 2
-        half_h = max((ys.max() - ys.min() + 1) * self.zoom_expand, self.zoom_min * h) / 2
-        half_w = max((xs.max() - xs.min() + 1) * self.zoom_expand, self.zoom_min * w) / 2
-        y0, y1 = max(0, int(np.floor(cy - half_h))), min(h - 1, int(np.ceil(cy + half_h)))
-        x0, x1 = max(0, int(np.floor(cx - half_w))), min(w - 1, int(np.ceil(cx + half_w)))
-        if (y0, x0, y1, x1) == (0, 0, h - 1, w - 1):
-            return None
-        return Box(x0, y0, x1, y1)
+        return zoom_in_box(self.image.shape, clicks, prev_mask, expand=self.zoom_expand, min_fraction=self.zoom_min)
 
     def _predict(self, interactions: Interactions, prev_mask: np.ndarray | None) -> np.ndarray:
         # other interaction kinds were refused by BaseSegmenter.predict (``accepts``)

@@ -5,6 +5,12 @@ point prompts (positive / negative), a box becomes its two corner prompts, and t
 low-resolution logits are fed back as the mask prompt. A single click (no box, no previous mask) is
 ambiguous, so the model answers with **3 candidate masks** and their predicted IoUs (the session shows the
 best-scored one; the widget lets the user pick another); later prompts get one mask.
+
+**Zoom-In** (RITM's, on by default): from the second click on, the model looks at a window around the
+previous mask and the clicks (:func:`~iseg_course.guidance.zoom_in_box`), encoded once at the model's input
+size and reused while later windows overlap it (IoU >= 0.5, every click inside), as RITM's ``ZoomIn`` does.
+A small object then fills the 256 px input and the 64 x 64 low-resolution mask, which matters most on
+photos where the object covers a few percent of the image.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...guidance import zoom_in_box
 from ...interactions import Box, Click, Interactions
 from ...segmenter import BaseSegmenter, Prediction
 from .model import SamStyleModel, resize_longest
@@ -25,26 +32,50 @@ from .prompt import BOX_BOTTOM_RIGHT, BOX_TOP_LEFT, NEGATIVE, POSITIVE
 DEFAULT_SAM_CHECKPOINT = "models/sam_style.pt"
 
 
-def prompts_from(interactions: Interactions, scale: float) -> tuple[torch.Tensor, torch.Tensor]:
+def prompts_from(interactions: Interactions, scale: float,
+                 origin: tuple[float, float] = (0.0, 0.0)) -> tuple[torch.Tensor, torch.Tensor]:
     """Clicks and the latest box -> ``(coords (1, N, 2) float32, labels (1, N) long)`` in the model's frame.
 
-    ``scale``: input pixels per image pixel (:func:`~.model.resize_longest`). Clicks keep their order; a box
-    adds its corners (top-left, bottom-right) first, as SAM concatenates box corners after points.
-    Raises ValueError when there is neither a click nor a box.
+    ``scale``: input pixels per image pixel (:func:`~.model.resize_longest`); ``origin``: the image pixel
+    ``(x, y)`` at the frame's top-left corner (a Zoom-In window's; ``(0, 0)`` for the whole image). Clicks keep
+    their order; a box adds its corners (top-left, bottom-right) after them, as SAM concatenates box corners
+    after points. Raises ValueError when there is neither a click nor a box.
     """
+    ox, oy = origin
     coords, labels = [], []
     for item in interactions:
         if isinstance(item, Click):
-            coords.append((item.x * scale, item.y * scale))
+            coords.append(((item.x - ox) * scale, (item.y - oy) * scale))
             labels.append(POSITIVE if item.positive else NEGATIVE)
     boxes = [item for item in interactions if isinstance(item, Box)]
     if boxes:
         b = boxes[-1]
-        coords += [(b.x0 * scale, b.y0 * scale), (b.x1 * scale, b.y1 * scale)]
+        coords += [((b.x0 - ox) * scale, (b.y0 - oy) * scale), ((b.x1 - ox) * scale, (b.y1 - oy) * scale)]
         labels += [BOX_TOP_LEFT, BOX_BOTTOM_RIGHT]
     if not coords:
         raise ValueError("expected at least one click or a box")
     return torch.tensor([coords], dtype=torch.float32), torch.tensor([labels], dtype=torch.long)
+
+
+class _Frame:
+    """A region of the image encoded once: rows ``y0:y1``, columns ``x0:x1`` (end exclusive), its scale,
+    valid size in the model's frame, image embedding and skip features."""
+
+    def __init__(self, window: tuple[int, int, int, int], scale: float, valid_hw: tuple[int, int], embedding, skips):
+        self.window, self.scale, self.valid_hw = window, scale, valid_hw
+        self.embedding, self.skips = embedding, skips
+
+    def contains(self, clicks) -> bool:
+        y0, y1, x0, x1 = self.window
+        return all(x0 <= c.x < x1 and y0 <= c.y < y1 for c in clicks)
+
+    def iou(self, window: tuple[int, int, int, int]) -> float:
+        a, b = self.window, window
+        ih = max(0, min(a[1], b[1]) - max(a[0], b[0]))
+        iw = max(0, min(a[3], b[3]) - max(a[2], b[2]))
+        inter = ih * iw
+        area = lambda r: (r[1] - r[0]) * (r[3] - r[2])  # noqa: E731
+        return inter / (area(a) + area(b) - inter)
 
 
 class SamSegmenter(BaseSegmenter):
@@ -56,18 +87,25 @@ class SamSegmenter(BaseSegmenter):
             ``data/models/sam_style.pt``).
         multimask: answer an ambiguous single click with 3 candidates (SAM's rule); False: always 1.
         device: ``"cpu"`` or ``"cuda"``.
+        zoom_in: RITM's Zoom-In from the second click on (see the module's text); False: the whole image
+            always (one encoder pass per image, every click costs the decoder only).
+        zoom_expand, zoom_min: the window's enlargement and smallest side (fraction of the image side), as
+            :func:`~iseg_course.guidance.zoom_in_box` (defaults 1.4 and 0.2).
 
     ``set_image`` (``(H, W, 3) uint8``) runs the encoder and neck once; ``predict`` runs prompt encoder +
-    mask decoder only and returns masks ``(K, H, W) float32`` (sigmoid of the logits upsampled to the image),
-    scores ``(K,)`` (predicted IoU) and ``low_res_logits (K, S/4, S/4)``. Errors as :class:`BaseSegmenter`
-    (clicks outside the image, unsupported kinds, predict before set_image).
+    mask decoder only (plus one encoder pass when Zoom-In moves to a new window) and returns masks
+    ``(K, H, W) float32`` (sigmoid of the logits upsampled to the image; 0 outside a Zoom-In window), scores
+    ``(K,)`` (predicted IoU) and ``low_res_logits (K, S/4, S/4)`` (in the frame named by the Prediction's
+    ``state``). Errors as :class:`BaseSegmenter` (clicks outside the image, unsupported kinds, predict before
+    set_image); ValueError for a bad ``zoom_expand`` / ``zoom_min``.
     """
 
     accepts = frozenset({"click", "box", "mask"})
     takes_previous = True
 
     def __init__(self, model: SamStyleModel | None = None, checkpoint: str | os.PathLike | None = None,
-                 multimask: bool = True, device: str = "cpu"):
+                 multimask: bool = True, device: str = "cpu", zoom_in: bool = True, zoom_expand: float = 1.4,
+                 zoom_min: float = 0.2):
         if model is None:
             from ..checkpoint import load_checkpoint
 
@@ -79,50 +117,93 @@ class SamSegmenter(BaseSegmenter):
         self.model = model.to(device).eval()
         self.device = torch.device(device)
         self.multimask = multimask
+        zoom_in_box((2, 2), [], None, expand=zoom_expand, min_fraction=zoom_min)  # validates both
+        self.zoom_in, self.zoom_expand, self.zoom_min = bool(zoom_in), float(zoom_expand), float(zoom_min)
         self.embedding = self.skips = None
+        self.full = self.frame = None
 
     @torch.no_grad()
+    def _encode(self, window: tuple[int, int, int, int]) -> _Frame:
+        y0, y1, x0, x1 = window
+        x, scale = resize_longest(self.image[y0:y1, x0:x1], self.model.size)
+        h, w = y1 - y0, x1 - x0
+        valid_hw = (max(1, round(h * scale)), max(1, round(w * scale)))
+        embedding, skips = self.model.embed(self.model.encode(x.to(self.device)))
+        return _Frame(window, scale, valid_hw, embedding, skips)
+
     def set_image(self, image: np.ndarray) -> None:
         super().set_image(image)
-        x, self.scale = resize_longest(self.image, self.model.size)
         h, w = self.image.shape[:2]
-        self.valid_hw = (max(1, round(h * self.scale)), max(1, round(w * self.scale)))
-        self.embedding, self.skips = self.model.embed(self.model.encode(x.to(self.device)))
+        self.full = self.frame = self._encode((0, h, 0, w))
+        # the whole image's frame, as before Zoom-In existed (lesson 10 reads these)
+        self.scale, self.valid_hw = self.full.scale, self.full.valid_hw
+        self.embedding, self.skips = self.full.embedding, self.full.skips
 
-    def _mask_prompt(self, prev_mask, previous: Prediction | None):
-        if previous is not None and previous.low_res_logits is not None:
+    def _frame_for(self, interactions: Interactions, prev_mask) -> _Frame:
+        """The whole image, or the Zoom-In window for these clicks (reusing the last window while it fits)."""
+        clicks = interactions.clicks
+        if not self.zoom_in or any(isinstance(i, Box) for i in interactions):
+            return self.full
+        box = zoom_in_box(self.image.shape, clicks, prev_mask, expand=self.zoom_expand, min_fraction=self.zoom_min)
+        if box is None:
+            return self.full
+        window = (int(box.y0), int(box.y1) + 1, int(box.x0), int(box.x1) + 1)
+        last = self.frame
+        if last is not None and last is not self.full and last.iou(window) >= 0.5 and last.contains(clicks):
+            return last
+        return self._encode(window)
+
+    def _mask_prompt(self, frame: _Frame, prev_mask, previous: Prediction | None):
+        if previous is not None and previous.low_res_logits is not None and previous.state == frame.window:
             low = np.asarray(previous.low_res_logits)[previous.chosen]
             return torch.from_numpy(np.ascontiguousarray(low, np.float32))[None, None].to(self.device)
+        if prev_mask is None and previous is not None:
+            prev_mask = previous.probabilities
         if prev_mask is None:
             return None
-        # a mask from elsewhere (a user's, another method's): probabilities -> logits at the low resolution
+        # a mask from elsewhere (a user's, another method's, another window's): probabilities -> logits at
+        # the low resolution of this frame
         s = self.model.size
+        y0, y1, x0, x1 = frame.window
         p = torch.zeros(1, 1, s, s)
-        h, w = self.valid_hw
-        m = torch.from_numpy(np.asarray(prev_mask, np.float32))[None, None]
+        h, w = frame.valid_hw
+        m = torch.from_numpy(np.ascontiguousarray(np.asarray(prev_mask, np.float32)[y0:y1, x0:x1]))[None, None]
         p[..., :h, :w] = nn.functional.interpolate(m, size=(h, w), mode="bilinear", align_corners=False)
         p = nn.functional.avg_pool2d(p, 4).clamp(1e-4, 1 - 1e-4)
         return torch.logit(p).to(self.device)
 
     @torch.no_grad()
     def _predict_previous(self, interactions: Interactions, prev_mask, previous: Prediction | None):
-        coords, labels = prompts_from(interactions, self.scale)
-        mask_in = self._mask_prompt(prev_mask, previous)
+        if prev_mask is None and previous is not None:
+            prev_mask = previous.probabilities
+        frame = self._frame_for(interactions, prev_mask)
+        y0, _, x0, _ = frame.window
+        coords, labels = prompts_from(interactions, frame.scale, origin=(x0, y0))
+        mask_in = self._mask_prompt(frame, prev_mask, previous)
         n_clicks = int((labels >= 0).sum())
         ambiguous = self.multimask and mask_in is None and n_clicks == 1 and not any(
             isinstance(i, Box) for i in interactions)
-        low, iou = self.model.decode(self.embedding, self.skips, coords.to(self.device), labels.to(self.device),
+        low, iou = self.model.decode(frame.embedding, frame.skips, coords.to(self.device), labels.to(self.device),
                                      mask_in, multimask=ambiguous)
-        masks = self.upsample(low)
+        self.frame = frame
+        masks = self.upsample(low, frame)
         return Prediction(torch.sigmoid(masks).cpu().numpy()[0], iou.clamp(0, 1).cpu().numpy()[0],
-                          low.cpu().numpy()[0])
+                          low.cpu().numpy()[0], state=frame.window)
 
-    def upsample(self, low: torch.Tensor) -> torch.Tensor:
-        """Low-resolution logits ``(B, K, S/4, S/4)`` -> ``(B, K, H, W)`` logits on the image (padding cut off)."""
+    def upsample(self, low: torch.Tensor, frame: _Frame | None = None) -> torch.Tensor:
+        """Low-resolution logits ``(B, K, S/4, S/4)`` of ``frame`` (default: the whole image) -> ``(B, K, H, W)``
+        logits on the image (padding cut off; ``-inf`` outside a Zoom-In window)."""
+        frame = frame or self.full
         s = self.model.size
-        h, w = self.valid_hw
+        h, w = frame.valid_hw
+        y0, y1, x0, x1 = frame.window
         up = nn.functional.interpolate(low, size=(s, s), mode="bilinear", align_corners=False)[..., :h, :w]
-        return nn.functional.interpolate(up, size=self.image.shape[:2], mode="bilinear", align_corners=False)
+        up = nn.functional.interpolate(up, size=(y1 - y0, x1 - x0), mode="bilinear", align_corners=False)
+        if frame is self.full:
+            return up
+        out = torch.full((*up.shape[:2], *self.image.shape[:2]), float("-inf"), dtype=up.dtype, device=up.device)
+        out[..., y0:y1, x0:x1] = up
+        return out
 
     def _predict(self, interactions: Interactions, prev_mask):
         return self._predict_previous(interactions, prev_mask, None)
