@@ -4,6 +4,7 @@ the Segmenter's prompts and candidates, the training pieces, the CLI and a 2-pro
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -163,6 +164,42 @@ def test_a_users_mask_is_a_prompt_too(segmenter):
     assert a.k == 1 and b.k == 3  # a mask prompt removes the ambiguity
 
 
+def test_zoom_in_encodes_a_window_around_the_object_and_reuses_it():
+    """From the second click on, the shipped model looks at RITM's Zoom-In window: encoded once, reused while
+    it fits, probability 0 outside it; zoom off keeps the whole image."""
+    from iseg_course.data import load_dataset
+    from iseg_course.robot import ritm_click
+
+    sample = load_dataset("grabcut")["sheep"]  # a small object (5 % of the photo)
+    h, w = sample.image.shape[:2]
+    seg = SamSegmenter()
+    seg.set_image(sample.image)
+    calls = []
+    encode = seg.model.encode
+    seg.model.encode = lambda x: calls.append(x.shape) or encode(x)
+    try:
+        c1 = ritm_click(sample.mask, np.zeros((h, w), bool))
+        p1 = seg.predict([c1])
+        assert p1.state == (0, h, 0, w) and not calls  # the first click: the whole image, no new encoding
+        c2 = ritm_click(sample.mask, p1.probabilities >= 0.5, None, [c1])
+        p2 = seg.predict([c1, c2], previous=p1)
+        y0, y1, x0, x1 = p2.state
+        assert (y1 - y0) * (x1 - x0) < h * w and len(calls) == 1  # a window, encoded once
+        assert all(x0 <= c.x < x1 and y0 <= c.y < y1 for c in (c1, c2))
+        outside = np.ones((h, w), bool)
+        outside[y0:y1, x0:x1] = False
+        assert p2.masks[:, outside].max() == 0.0
+        p3 = seg.predict([c1, c2], previous=p2)  # the window still fits: no second encoder pass
+        assert p3.state == p2.state and len(calls) == 1
+    finally:
+        seg.model.encode = encode
+    whole = SamSegmenter(model=seg.model, zoom_in=False)
+    whole.set_image(sample.image)
+    assert whole.predict([c1, c2], previous=whole.predict([c1])).state == (0, h, 0, w)
+    with pytest.raises(ValueError, match="expand"):
+        SamSegmenter(model=seg.model, zoom_expand=0.5)
+
+
 # ------------------------------------------------------------------------------------------------ training
 def _blob(b=2, s=64):
     masks = torch.zeros(b, s, s, dtype=torch.bool)
@@ -209,6 +246,22 @@ def test_losses_and_low_resolution_targets():
     expected = torch.zeros(16, 16, dtype=torch.bool)
     expected[4:10, 5:12] = True
     assert torch.equal(low_m[0], expected) and low_v.all()
+
+
+def test_click_loss_by_hand():
+    from iseg_course.models.sam.prompt import BOX_TOP_LEFT
+    from iseg_course.models.sam.training import click_loss
+
+    low = torch.zeros(2, 4, 4)
+    low[0, 1, 2] = 3.0     # input pixels (x 8..11, y 4..7) of a 16 px frame
+    low[1, 3, 0] = -2.0
+    coords = torch.tensor([[[9.0, 5.0], [0.0, 0.0]], [[1.0, 15.0], [12.0, 12.0]]])
+    labels = torch.tensor([[POSITIVE, PAD], [NEGATIVE, BOX_TOP_LEFT]])
+    expected = (math.log1p(math.exp(-3.0)) + math.log1p(math.exp(-2.0))) / 2  # padding and box corners left out
+    assert math.isclose(float(click_loss(low, coords, labels, 16)), expected, rel_tol=1e-6)
+    flipped = torch.tensor([[NEGATIVE, PAD], [POSITIVE, BOX_TOP_LEFT]])  # a clicked pixel with the wrong label costs more
+    assert float(click_loss(low, coords, flipped, 16)) > 2.0
+    assert float(click_loss(low, coords, torch.full((2, 2), PAD), 16)) == 0.0
 
 
 def test_training_rounds_learn_a_batch(model):

@@ -341,8 +341,9 @@ class SamTrainConfig:
     object weight (-1: none -- the dice term already balances object and background; with torchvision's 0.25
     a short CPU run spends its first hundred steps predicting background only); loss_rounds: rounds whose loss
     backpropagates -- the first, the last and randomly drawn others (SAM: all 11; fewer save CPU time, the
-    other rounds still run, without gradients, to produce the next prompt); flip: random horizontal flips;
-    seed; model: :class:`~.model.SamStyleModel` arguments; device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    other rounds still run, without gradients, to produce the next prompt); click_weight: weight of the
+    click term (:func:`click_loss`, 0: SAM's losses only); flip: random horizontal flips; seed; model:
+    :class:`~.model.SamStyleModel` arguments; device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
     """
 
     epochs: int = 2
@@ -356,6 +357,7 @@ class SamTrainConfig:
     interior_prob: float = 0.5
     loss_rounds: int = 4
     focal_alpha: float = -1.0
+    click_weight: float = 0.0
     flip: bool = True
     seed: int = 0
     device: str = "auto"
@@ -369,6 +371,30 @@ class SamTrainConfig:
             raise ValueError(f"expected 1 <= loss_rounds <= rounds, got {self.loss_rounds}")
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"expected epochs >= 1 and batch_size >= 1, got {self.epochs}, {self.batch_size}")
+
+
+def click_loss(low: torch.Tensor, coords: torch.Tensor, labels: torch.Tensor, size: int) -> torch.Tensor:
+    """Binary cross-entropy of the low-resolution logits at the clicked pixels: every positive click's pixel
+    should be object, every negative click's background.
+
+    low: ``(B, h, w)`` logits; coords: ``(B, N, 2)`` float ``(x, y)`` in input pixels of a ``size``-pixel
+    frame; labels: ``(B, N)`` long (only :data:`~.prompt.POSITIVE` / :data:`~.prompt.NEGATIVE` entries
+    count; padding and box corners are left out). Returns a scalar: the mean over the clicks (0 without any).
+
+    This is the corrective energy of BRS (Jang & Kim, "Interactive Image Segmentation via Backpropagating
+    Refinement Scheme", CVPR 2019) used as a training loss, so that the network obeys the clicks itself;
+    SAM's focal and dice losses average over the whole mask, where one corrective click weighs almost nothing.
+    """
+    b, h, w = low.shape
+    is_click = (labels == POSITIVE) | (labels == NEGATIVE)
+    if not bool(is_click.any()):
+        return low.sum() * 0.0
+    col = (coords[..., 0] * w / size).long().clamp(0, w - 1)
+    row = (coords[..., 1] * h / size).long().clamp(0, h - 1)
+    at = low[torch.arange(b, device=low.device)[:, None], row, col]  # (B, N)
+    target = (labels == POSITIVE).to(low.dtype)
+    bce = nn.functional.binary_cross_entropy_with_logits(at, target, reduction="none")
+    return (bce * is_click).sum() / is_click.sum()
 
 
 def interactive_rounds(model: SamStyleModel, embedding, skips, masks: torch.Tensor, valid: torch.Tensor,
@@ -427,6 +453,8 @@ def interactive_rounds(model: SamStyleModel, embedding, skips, masks: torch.Tens
             iou_loss = nn.functional.mse_loss(iou_pred, ious)
         if r in loss_at:
             total = total + losses[rows, best].mean() + iou_loss
+            if config.click_weight:
+                total = total + config.click_weight * click_loss(low[rows, best], coords.to(dev), labels.to(dev), s)
         prev_low = low[rows, best][:, None].detach()
         if r == 0:
             first_iou = ious[rows, best].mean().item()
