@@ -79,6 +79,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         dataset = ImageMaskFolder(args.images, args.masks, name=args.name)
         segmenter = load_method(args.method)
+        if args.refine != "none":
+            from .models.refine import refine
+
+            segmenter = refine(segmenter, args.refine)
         robot = None
         if args.robot != "ritm":
             from .robot import make_robot
@@ -94,7 +98,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     try:
         result = evaluate(segmenter, dataset, max_clicks=args.max_clicks, limit=args.limit, workers=workers,
                           progress=not args.no_progress, stop_at=None if args.all_clicks else 0.90,
-                          method=args.method, dataset_name=args.name or dataset.name, choice=args.choice, **kwargs)
+                          method=args.method if args.refine == "none" else f"{args.method}+{args.refine}",
+                          dataset_name=args.name or dataset.name, choice=args.choice, **kwargs)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -287,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--choice", choices=("score", "oracle"), default="score",
                    help="for methods with several candidate masks: the highest predicted score counts (SAM's "
                    "protocol, default) or the best-IoU candidate (oracle)")
+    p.add_argument("--refine", default="none",
+                   choices=("none", "distmap-brs", "rgb-brs", "f-brs-a", "f-brs-b", "f-brs-c"),
+                   help="backpropagating refinement of the click model (BRS, Jang & Kim 2019; f-BRS, Sofiiuk et al. "
+                   "2020; iseg_course.models.refine): "
+                   "none (default), DistMap-BRS, RGB-BRS or f-BRS-A/B/C; --method click only")
     p.add_argument("--images", required=True, help="folder of images")
     p.add_argument("--masks", required=True, help="folder of masks with the same file stems")
     p.add_argument("--max-clicks", type=int, default=20)
