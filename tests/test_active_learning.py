@@ -1,0 +1,122 @@
+"""Active learning for data annotation (lesson 08): split, selection, robot annotation cost, one tiny round."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from iseg_course import active_learning as AL
+from iseg_course import metrics
+from iseg_course.data import load_dataset, load_samples
+from iseg_course.evaluation import evaluate
+from iseg_course.models import ClickSegmenter
+from iseg_course.uncertainty import image_score, make_estimator, pixel_map
+
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
+
+
+@pytest.fixture(scope="module")
+def split():
+    return AL.active_split()
+
+
+def test_split_keeps_every_test_cat_out_of_the_pool(split):
+    assert len(split.labelled) == 90 and len(split.test) == 10 and len(split.other) == 100
+    assert len(split.coco) == len(load_dataset("coco_mval_cats"))
+    pool = set(split.pool)
+    assert not pool & (set(split.labelled) | set(split.test) | set(split.other))
+    assert len(pool) + 90 + 10 + 100 == len(load_dataset("cats"))
+
+
+def test_select_top_highest_first_ties_reproducible():
+    scores = [0.1, 0.9, 0.5, 0.9, 0.9, 0.2]
+    top = AL.select_top(scores, 2, seed=0)
+    assert top.dtype == np.int64 and set(top) <= {1, 3, 4}
+    np.testing.assert_array_equal(top, AL.select_top(scores, 2, seed=0))
+    np.testing.assert_array_equal(AL.select_top(scores, 4, seed=0)[3:], [2])
+    # ties are broken by the seeded draw, not by position in the pool
+    picks = {tuple(AL.select_top(scores, 3, seed=s)) for s in range(10)}
+    assert len(picks) > 1 and all(set(p) == {1, 3, 4} for p in picks)
+    assert len(AL.select_top(scores, 10)) == 6 and len(AL.select_top(scores, 0)) == 0
+    with pytest.raises(ValueError, match="NaN"):
+        AL.select_top([0.1, float("nan")], 1)
+    with pytest.raises(ValueError, match="n an int"):
+        AL.select_top(scores, -1)
+
+
+def test_select_random_is_seeded_and_distinct():
+    a = AL.select_random(20, 5, seed=1)
+    assert len(set(a)) == 5 and a.max() < 20
+    np.testing.assert_array_equal(a, AL.select_random(20, 5, seed=1))
+    assert not np.array_equal(a, AL.select_random(20, 5, seed=2))
+
+
+def test_first_click_centre_and_robot(split):
+    s = load_samples(split.pool[:1])[0]
+    h, w = s.mask.shape
+    (c,) = AL.first_click(s, "centre")
+    assert (c.x, c.y, c.positive) == ((w - 1) / 2, (h - 1) / 2, True)
+    (r,) = AL.first_click(s, "robot")
+    assert r.positive and s.mask[r.rc]
+    assert AL.first_click(s, "none") == []
+    with pytest.raises(ValueError, match="first click"):
+        AL.first_click(s, "corner")
+
+
+def test_score_pool_reduces_each_stack_in_pool_order(split):
+    samples = load_samples(split.pool[:3])
+
+    def fake(segmenter, image, clicks, prev_mask=None):  # a stack that depends on the image
+        p = np.full((2,) + image.shape[:2], image.mean() / 255, np.float32)
+        p[1] = 1 - p[0] * 0.5
+        return p
+
+    scores = AL.score_pool(None, samples, fake, measure="mutual_information", progress=False)
+    expected = [image_score(pixel_map(fake(None, s.image, []), "mutual_information")) for s in samples]
+    np.testing.assert_allclose(scores, expected)
+    assert len(set(np.round(scores, 8))) == 3
+    with pytest.raises(ValueError, match="empty"):
+        AL.score_pool(None, [], fake)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return ClickSegmenter(device="cpu")
+
+
+def test_annotation_cost_is_the_evaluations_noc(split, shipped):
+    samples = load_samples(split.pool[:2])
+    clicks = AL.annotate_with_robot(shipped, samples, progress=False)
+    res = evaluate(shipped, samples, stop_at=0.90, progress=False)
+    assert clicks == [metrics.noc(res.ious[s.name], 0.90, 20) for s in samples]
+    assert all(1 <= c <= 20 for c in clicks)
+
+
+def test_one_tiny_round_runs_and_counts_clicks(split):
+    seg = ClickSegmenter(device="cpu")
+    before = {k: v.clone() for k, v in seg.model.state_dict().items()}
+    labelled, pool = load_samples(split.labelled[:2]), load_samples(split.pool[:4])
+    tests = {"cats_test": load_samples(split.test[:1])}
+    config = AL.ALConfig(strategy="mc_dropout", mc_samples=3, per_round=2, rounds=1, epochs=1, replay=2,
+                         train_clicks=2, seed=0)
+    out = AL.run(config, segmenter=seg, labelled=labelled, pool=pool, test_sets=tests, progress=False)
+    json.dumps(out)  # JSON-able
+    r0, r1 = out["rounds"]
+    assert (r0["labelled"], r0["clicks_spent"]) == (2, 0)
+    assert r1["labelled"] == 4 and r1["added"] == 2 and len(r1["selected"]) == 2
+    assert set(r1["selected"]) <= set(split.pool[:4])
+    # the round's cost is what the evaluation protocol says for the model before fine-tuning
+    fresh = ClickSegmenter(device="cpu")
+    chosen = load_samples(r1["selected"])
+    res = evaluate(fresh, chosen, stop_at=0.90, progress=False)
+    expected = {s.name: metrics.noc(res.ious[s.name], 0.90, 20) for s in chosen}
+    assert r1["clicks"] == expected
+    assert r1["clicks_spent"] == r1["clicks_total"] == sum(expected.values())
+    assert set(r1["test"]["cats_test"]) >= {"NoC@90", "IoU@1", "NoF@90"}
+    # the selection is the top-2 of the pool's MC dropout scores (seed 0 * 1000 + round 1)
+    scores = AL.score_pool(fresh, pool, make_estimator("mc_dropout", n=3, seed=1), progress=False)
+    assert r1["selected"] == [pool[i].name for i in AL.select_top(scores, 2, seed=1)]
+    # fine-tuning changed the model in place
+    after = seg.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
