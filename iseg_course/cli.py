@@ -127,7 +127,7 @@ def _train_sam(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
-                 "seed": args.seed}
+                 "seed": args.seed, "click_weight": args.click_weight, "warmup": args.warmup}
     try:
         config = SamTrainConfig(**{k: v for k, v in overrides.items() if v is not None},
                                 model={"size": args.size} if args.size else {})
@@ -146,8 +146,26 @@ def _train_sam(args: argparse.Namespace) -> int:
     t_cache = time.perf_counter() - t0
     if rank == 0:
         print(f"feature cache: {len(cache)} images in {cache.folder} ({t_cache:.1f} s)", flush=True)
+    init_model, init_meta = None, {}
+    if args.init:
+        from .models import load_checkpoint
+
+        try:
+            init_model, init_meta = load_checkpoint(Path(args.init))
+        except (FileNotFoundError, ValueError) as e:
+            print(f"error: --init: {e}", file=sys.stderr)
+            return 2
+        from .models.sam import SamStyleModel
+
+        if not isinstance(init_model, SamStyleModel):
+            print(f"error: --init {args.init} is not a SAM-style checkpoint", file=sys.stderr)
+            return 2
+        if init_model.size != cache.size:
+            print(f"error: --init {args.init} works at {init_model.size} px, the cache at {cache.size} px (--size)",
+                  file=sys.stderr)
+            return 2
     log: list = []
-    model, meta = train_sam(cache, config, progress=not args.no_progress, log=log)
+    model, meta = train_sam(cache, config, model=init_model, progress=not args.no_progress, log=log)
     t_train = time.perf_counter() - t0 - t_cache
     if rank == 0:
         for row in log:
@@ -155,6 +173,11 @@ def _train_sam(args: argparse.Namespace) -> int:
         from .models import save_checkpoint
 
         meta.update(cache_seconds=round(t_cache, 1), train_seconds=round(t_train, 1))
+        if args.init:  # fine-tuning: the earlier phases' records come along
+            earlier = list(init_meta.get("phases") or [{k: init_meta.get(k) for k in ("history", "config",
+                                                                                         "train_seconds")}])
+            meta["phases"] = earlier + [{k: meta[k] for k in ("history", "config", "train_seconds")}]
+            meta["init"] = Path(args.init).name
         save_checkpoint(out, model, meta, overwrite=args.overwrite)
         print(f"trained in {t_train:.1f} s (+ {t_cache:.1f} s feature cache); wrote {out}", flush=True)
     return 0
@@ -352,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="sam: also train on the shipped cats lesson 07 neither tests on nor keeps as other cats")
     p.add_argument("--cache-dir", default=None,
                    help="sam: where the encoder's feature cache goes (default $ISEG_CACHE or ~/.cache/iseg-course)")
+    p.add_argument("--init", default=None,
+                   help="sam: start from this checkpoint (fine-tuning; its training record is kept as earlier phases)")
+    p.add_argument("--click-weight", type=float, default=None,
+                   help="sam: weight of the click term (BCE at the clicked pixels; 0 = SAM's losses only)")
+    p.add_argument("--warmup", type=int, default=None, help="sam: warm-up steps of the learning rate")
     p.set_defaults(func=_train)
     for name, help_ in (("assign", "regenerate lessons/ from solutions/"),
                         ("check-lessons", "report lessons out of date with solutions/"),

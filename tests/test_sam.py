@@ -270,7 +270,7 @@ def test_training_rounds_learn_a_batch(model):
     x = torch.rand(4, 3, 64, 64)
     feats = m.encode(x)
     masks, valid = _blob(4)
-    cfg = SamTrainConfig(rounds=4, mask_only_rounds=1, loss_rounds=2)
+    cfg = SamTrainConfig(rounds=4, mask_only_rounds=1, loss_rounds=2, click_weight=0.0)  # SAM's losses alone
     opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=3e-3)
     losses = []
     for step in range(60):
@@ -355,6 +355,20 @@ def test_train_sam_under_torchrun_two_cpu_processes(tmp_path):
     assert saved["meta"]["sources"] == ["data/grabcut/images"]  # no machine-specific path in the file
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert len(rows) == 1 and rows[0]["epoch"] == 1
+    # fine-tuning from that checkpoint in one process, with the click term: both phases are recorded
+    tuned = tmp_path / "tuned.pt"
+    again = _cli("train", "sam", "--images", str(REPO / "data/grabcut/images"), "--masks", str(REPO / "data/grabcut/masks"),
+                 "--limit", "4", "--epochs", "1", "--batch-size", "2", "--cache-dir", str(tmp_path / "cache"),
+                 "--init", str(out), "--click-weight", "1", "--out", str(tuned), "--no-progress",
+                 env={"OMP_NUM_THREADS": "1"})
+    assert again.returncode == 0, again.stderr[-2000:]
+    meta = torch.load(tuned, weights_only=True)["meta"]
+    assert [ph["config"]["click_weight"] for ph in meta["phases"]] == [saved["meta"]["config"]["click_weight"], 1.0]
+    assert meta["init"] == "m.pt" and meta["world_size"] == 1
+    bad = _cli("train", "sam", "--images", str(REPO / "data/grabcut/images"), "--masks", str(REPO / "data/grabcut/masks"),
+               "--limit", "4", "--cache-dir", str(tmp_path / "cache"), "--init", str(REPO / "data/models/cat_click_unet.pt"),
+               "--out", str(tmp_path / "bad.pt"), "--no-progress")
+    assert bad.returncode == 2 and "not a SAM-style checkpoint" in bad.stderr
 
 
 def test_registry_builds_the_shipped_model_and_the_adapter_says_what_it_needs(monkeypatch):

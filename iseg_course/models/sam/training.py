@@ -332,7 +332,8 @@ def mask_iou(logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) ->
 # ------------------------------------------------------------------------------------------------ training
 @dataclass
 class SamTrainConfig:
-    """Training settings (defaults: the shipped checkpoint's).
+    """Training settings (defaults: those of the shipped checkpoint's first phase, with the click term its last
+    phase added).
 
     epochs; batch_size: samples per step *per process* (under torchrun the effective batch is
     ``batch_size x processes``); lr (AdamW, cosine decay to 5 % after ``warmup`` steps), weight_decay; rounds: prompt
@@ -357,7 +358,7 @@ class SamTrainConfig:
     interior_prob: float = 0.5
     loss_rounds: int = 4
     focal_alpha: float = -1.0
-    click_weight: float = 0.0
+    click_weight: float = 1.0
     flip: bool = True
     seed: int = 0
     device: str = "auto"
