@@ -1,4 +1,4 @@
-"""Active learning for data annotation: the application phase of the lecture's cat example (lesson 08).
+"""Active learning for data annotation: the application phase of the lecture's cat example (for the active-learning lesson).
 
 The lecture's loop: a model trained on a few labelled images scores every unlabelled image by its
 uncertainty, the top ``N`` (the lecture: 50) go to the annotator, who labels them interactively with
@@ -62,7 +62,7 @@ class ActiveSplit:
         other: the 100 ``other`` cats of ``cat_split`` (``data/cats``).
         coco: the COCO_MVal cats (``data/coco_mval_cats``).
 
-    Used in lesson 08.
+    Written for the active-learning lesson.
     """
 
     labelled: list[str]
@@ -85,7 +85,7 @@ def active_split(seed: int = 0) -> ActiveSplit:
     The pool is every cat of ``data/cats`` that is not a training, test or ``other`` cat, so no test image
     can ever be selected. Raises what ``cat_split`` raises.
 
-    Used in lesson 08 and by :func:`run`.
+    Used by :func:`run`.
     """
     s = cat_split(seed=seed)
     taken = set(s.train) | set(s.test) | set(s.other)
@@ -139,7 +139,7 @@ def score_pool(segmenter, pool: Sequence[Sample], estimator="mc_dropout", measur
 
     Raises ValueError for an empty pool, an unknown measure, reduction or first click.
 
-    Used in lesson 08 and by :func:`run_round`.
+    Used by :func:`run_round`.
     """
     from tqdm.auto import tqdm
 
@@ -167,7 +167,7 @@ def select_top(scores: Sequence[float], n: int, seed: int = 0) -> np.ndarray:
 
     Raises ValueError for ``n < 0``, scores that are not one-dimensional or hold NaN.
 
-    Used in lesson 08 and by :func:`run_round`.
+    Used by :func:`run_round`.
     """
     a = np.asarray(scores, dtype=np.float64)
     if a.ndim != 1:
@@ -208,7 +208,7 @@ def annotate_with_robot(segmenter, samples: Sequence[Sample], target: float = 0.
     Raises ValueError for an empty list, ``target`` outside ``(0, 1]``, ``max_clicks < 1`` or a sample the
     loop cannot score (an empty mask; the message names it).
 
-    Used in lesson 08 and by :func:`run_round`.
+    Used by :func:`run_round`.
     """
     from . import metrics
     from .evaluation import evaluate
@@ -297,7 +297,7 @@ class ALConfig:
 
     Raises ValueError for an unknown strategy or counts below 1.
 
-    Used in lesson 08 and by benchmarks/active_learning.py.
+    Used by benchmarks/active_learning.py.
     """
 
     strategy: str = "mc_dropout"
@@ -412,7 +412,7 @@ def run(config: ALConfig | None = None, *, segmenter=None, labelled: Sequence[Sa
 
     Raises ValueError for an empty labelled set or pool.
 
-    Used in lesson 08 and by benchmarks/active_learning.py.
+    Used by benchmarks/active_learning.py.
     """
     from tqdm.auto import tqdm
 

@@ -1,4 +1,4 @@
-"""How unsure is the click model? Sampled predictions, pixel uncertainty maps and image scores (lesson 08).
+"""How unsure is the click model? Sampled predictions, pixel uncertainty maps and image scores (for the active-learning lesson).
 
 Active learning picks the unlabelled images the model is least sure about. This module measures that for
 lesson 07's click model (:class:`~iseg_course.models.ClickSegmenter` around a
@@ -106,7 +106,7 @@ def variance_map(probs: np.ndarray) -> np.ndarray:
     """Variance over the samples of each pixel's probability, ``(H, W) float32`` (population variance,
     ``ddof=0``; 0 .. 0.25). ``probs``: ``(N, H, W)`` in [0, 1]. Raises ValueError for another shape or range.
 
-    Used in lesson 08.
+    Written for the active-learning lesson.
     """
     return _stack(probs).var(axis=0).astype(np.float32)
 
@@ -117,7 +117,7 @@ def predictive_entropy(probs: np.ndarray) -> np.ndarray:
     High where the averaged model is unsure (total uncertainty: the samples disagree, or all say ~0.5).
     ``probs``: ``(N, H, W)`` in [0, 1]. Raises ValueError for another shape or range.
 
-    Used in lesson 08.
+    Written for the active-learning lesson.
     """
     return binary_entropy(_stack(probs).mean(axis=0)).astype(np.float32)
 
@@ -127,7 +127,7 @@ def expected_entropy(probs: np.ndarray) -> np.ndarray:
 
     ``probs``: ``(N, H, W)`` in [0, 1]. Raises ValueError for another shape or range.
 
-    Used in lesson 08.
+    Written for the active-learning lesson.
     """
     return binary_entropy(_stack(probs)).mean(axis=0).astype(np.float32)
 
@@ -141,7 +141,7 @@ def mutual_information(probs: np.ndarray) -> np.ndarray:
     samples ~0, others ~1: the epistemic part of the uncertainty). ``probs``: ``(N, H, W)`` in [0, 1].
     Raises ValueError for another shape or range.
 
-    Used in lesson 08.
+    Written for the active-learning lesson.
     """
     p = _stack(probs)
     mi = binary_entropy(p.mean(axis=0)) - binary_entropy(p).mean(axis=0)
@@ -181,7 +181,7 @@ def image_score(pixels: np.ndarray, reduce: str = "mean", k: float = 0.05, valid
     outside ``(0, 1]``, a map that is not 2-D or not finite, a ``valid`` of another shape or without a
     pixel.
 
-    Used by iseg_course.active_learning (``score_pool``) and in lesson 08.
+    Used by iseg_course.active_learning (``score_pool``).
     """
     a = np.asarray(pixels, dtype=np.float64)
     if a.ndim != 2 or a.size == 0:
@@ -313,6 +313,15 @@ def _to_probs(win: CropWindow, logits: torch.Tensor) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ estimators
+def _network_input(segmenter, image, clicks, prev_mask):
+    """``(model, window, x)``: the segmenter's network, its window for these clicks and the network input
+    ``(1, C, S, S)`` on the network's device -- what every estimator starts from."""
+    model = _model_of(segmenter)
+    image, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
+    win = _window(segmenter, image, clicks, prev, segmenter.size)
+    return model, win, _input(segmenter, win, image, clicks, prev, next(model.parameters()).device)
+
+
 class SinglePass:
     """One deterministic pass of the model (``eval()`` mode): a stack of ``N = 1`` map.
 
@@ -336,10 +345,7 @@ class SinglePass:
 
     @torch.no_grad()
     def __call__(self, segmenter, image: np.ndarray, clicks, prev_mask: np.ndarray | None = None) -> np.ndarray:
-        model = _model_of(segmenter)
-        image, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
-        win = _window(segmenter, image, clicks, prev, segmenter.size)
-        x = _input(segmenter, win, image, clicks, prev, next(model.parameters()).device)
+        model, win, x = _network_input(segmenter, image, clicks, prev_mask)
         with _threads(segmenter):
             model.eval()
             return _to_probs(win, model(x))
@@ -363,7 +369,7 @@ class MCDropout(SinglePass):
     ``__call__`` as :class:`SinglePass`, returning ``(n, H, W) float32``. Raises ValueError as it does,
     and if the model has no dropout layer.
 
-    Used in lesson 08; also by iseg_course.active_learning.
+    Used by iseg_course.active_learning (written for the active-learning lesson).
     """
 
     name = "mc_dropout"
@@ -380,11 +386,9 @@ class MCDropout(SinglePass):
 
     @torch.no_grad()
     def __call__(self, segmenter, image: np.ndarray, clicks, prev_mask: np.ndarray | None = None) -> np.ndarray:
-        model = _model_of(segmenter)
-        image, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
-        win = _window(segmenter, image, clicks, prev, segmenter.size)
-        device = next(model.parameters()).device
-        x = _input(segmenter, win, image, clicks, prev, device).expand(self.n, -1, -1, -1).contiguous()
+        model, win, x = _network_input(segmenter, image, clicks, prev_mask)
+        device = x.device
+        x = x.expand(self.n, -1, -1, -1).contiguous()
         devices = [device.index or 0] if device.type == "cuda" else []
         with _threads(segmenter), torch.random.fork_rng(devices=devices), mc_dropout_mode(model):
             torch.manual_seed(self.seed)
@@ -407,7 +411,7 @@ class Ensemble(SinglePass):
     ``__call__`` as :class:`SinglePass`, returning ``(M, H, W) float32`` with ``M`` the number of models
     run (window, Zoom-In and encoding from the segmenter). Raises ValueError for fewer than 2 models in all.
 
-    Used in lesson 08; also by iseg_course.active_learning.
+    Used by iseg_course.active_learning (written for the active-learning lesson).
     """
 
     name = "ensemble"
@@ -425,11 +429,8 @@ class Ensemble(SinglePass):
 
     @torch.no_grad()
     def __call__(self, segmenter, image: np.ndarray, clicks, prev_mask: np.ndarray | None = None) -> np.ndarray:
-        model = _model_of(segmenter)
-        image, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
-        win = _window(segmenter, image, clicks, prev, segmenter.size)
-        device = next(model.parameters()).device
-        x = _input(segmenter, win, image, clicks, prev, device)
+        model, win, x = _network_input(segmenter, image, clicks, prev_mask)
+        device = x.device
         models = ([model] if self.include_current else []) + self.members
         with _threads(segmenter):
             outs = []
@@ -462,7 +463,7 @@ class TestTimeAugmentation(SinglePass):
     the order scale-major, flip-minor (``[s0 none, s0 flip1, ..., s1 none, ...]`` with scales sorted so
     that 1.0 comes first). Raises ValueError for an unknown flip or a scale out of range.
 
-    Used in lesson 08; also by iseg_course.active_learning.
+    Used by iseg_course.active_learning (written for the active-learning lesson).
     """
 
     name = "tta"
