@@ -52,7 +52,7 @@ import torch
 from torch import nn
 
 from .guidance import CropWindow
-from .interactions import Box, Click, Interactions
+from .interactions import Click, Interactions
 
 __all__ = [
     "MEASURES", "REDUCTIONS", "ESTIMATORS",
@@ -255,27 +255,6 @@ def _clicks(clicks: Sequence[Click] | Interactions) -> list[Click]:
     return items
 
 
-def _window(segmenter, image: np.ndarray, clicks: list[Click], prev: np.ndarray | None, size: int) -> CropWindow:
-    """The segmenter's window for these clicks (Zoom-In as in ``ClickSegmenter.predict``) at ``size`` pixels."""
-    h, w = image.shape[:2]
-    box = segmenter.zoom_window(clicks, prev) if clicks else None
-    if box is None:
-        box = Box(0, 0, w - 1, h - 1)
-    return CropWindow.around(box, (h, w), margin=0, size=size)
-
-
-def _input(segmenter, win: CropWindow, image: np.ndarray, clicks: list[Click], prev: np.ndarray | None,
-           device) -> torch.Tensor:
-    """The model input ``(1, 6, s, s)`` for this window (the encoding of ``ClickSegmenter.predict``)."""
-    from .models.encoding import model_input
-
-    crop = win.crop(image, interpolation="area")
-    p = None if prev is None else np.clip(win.crop(prev, interpolation="area"), 0, 1)
-    scaled = [Click(*win.to_crop(c.x, c.y), c.positive) for c in clicks]
-    x = model_input(crop, scaled, p, segmenter.kind, segmenter.radius)
-    return torch.from_numpy(x)[None].to(device)
-
-
 def _prepare(segmenter, image: np.ndarray, clicks, prev_mask) -> tuple[np.ndarray, list[Click], np.ndarray | None]:
     """Check the inputs and set the segmenter's image; returns ``(image, clicks, prev)``."""
     from .segmenter import check_image
@@ -293,19 +272,6 @@ def _prepare(segmenter, image: np.ndarray, clicks, prev_mask) -> tuple[np.ndarra
     return image, clicks, prev
 
 
-@contextmanager
-def _threads(segmenter):
-    """The segmenter's CPU thread setting during the forward passes (restored afterwards)."""
-    n = torch.get_num_threads()
-    threads = getattr(segmenter, "threads", None)
-    if threads and str(getattr(segmenter, "device", "cpu")) == "cpu":
-        torch.set_num_threads(int(threads))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
-
-
 def _to_probs(win: CropWindow, logits: torch.Tensor) -> np.ndarray:
     """Logits ``(N, 1, s, s)`` on the window's grid -> probabilities ``(N, H, W) float32`` in the image."""
     out = win.uncrop_torch(logits.float(), fill=float("-inf"))  # 0 outside the window, as in predict
@@ -317,9 +283,9 @@ def _network_input(segmenter, image, clicks, prev_mask):
     """``(model, window, x)``: the segmenter's network, its window for these clicks and the network input
     ``(1, C, S, S)`` on the network's device -- what every estimator starts from."""
     model = _model_of(segmenter)
-    image, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
-    win = _window(segmenter, image, clicks, prev, segmenter.size)
-    return model, win, _input(segmenter, win, image, clicks, prev, next(model.parameters()).device)
+    _, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
+    win = segmenter.window(clicks, prev)
+    return model, win, segmenter.network_input(win, clicks, prev)
 
 
 class SinglePass:
@@ -346,7 +312,7 @@ class SinglePass:
     @torch.no_grad()
     def __call__(self, segmenter, image: np.ndarray, clicks, prev_mask: np.ndarray | None = None) -> np.ndarray:
         model, win, x = _network_input(segmenter, image, clicks, prev_mask)
-        with _threads(segmenter):
+        with segmenter.cpu_threads():
             model.eval()
             return _to_probs(win, model(x))
 
@@ -390,7 +356,7 @@ class MCDropout(SinglePass):
         device = x.device
         x = x.expand(self.n, -1, -1, -1).contiguous()
         devices = [device.index or 0] if device.type == "cuda" else []
-        with _threads(segmenter), torch.random.fork_rng(devices=devices), mc_dropout_mode(model):
+        with segmenter.cpu_threads(), torch.random.fork_rng(devices=devices), mc_dropout_mode(model):
             torch.manual_seed(self.seed)
             logits = model(x)
         return _to_probs(win, logits)
@@ -432,7 +398,7 @@ class Ensemble(SinglePass):
         model, win, x = _network_input(segmenter, image, clicks, prev_mask)
         device = x.device
         models = ([model] if self.include_current else []) + self.members
-        with _threads(segmenter):
+        with segmenter.cpu_threads():
             outs = []
             for m in models:
                 m.to(device).eval()
@@ -487,16 +453,15 @@ class TestTimeAugmentation(SinglePass):
     @torch.no_grad()
     def __call__(self, segmenter, image: np.ndarray, clicks, prev_mask: np.ndarray | None = None) -> np.ndarray:
         model = _model_of(segmenter)
-        image, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
-        device = next(model.parameters()).device
+        _, clicks, prev = _prepare(segmenter, image, clicks, prev_mask)
         k = 2 ** (model.config["levels"] - 1) if hasattr(model, "config") else 8
         out = []
-        with _threads(segmenter):
+        with segmenter.cpu_threads():
             model.eval()
             for s in self.scales:
                 size = max(k, int(round(segmenter.size * s / k)) * k)
-                win = _window(segmenter, image, clicks, prev, size)
-                x = _input(segmenter, win, image, clicks, prev, device)
+                win = segmenter.window(clicks, prev, size)
+                x = segmenter.network_input(win, clicks, prev)
                 dims = [self._FLIP_DIMS[f] for f in self.flips]
                 batch = torch.cat([x] + [x.flip(d) for d in dims])
                 logits = model(batch)

@@ -15,6 +15,7 @@ mask as input).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -127,31 +128,50 @@ class ClickSegmenter(BaseSegmenter):
             return None
         return zoom_in_box(self.image.shape, clicks, prev_mask, expand=self.zoom_expand, min_fraction=self.zoom_min)
 
+    def window(self, clicks: list[Click], prev: np.ndarray | None, size: int | None = None) -> CropWindow:
+        """The working window for these clicks and previous probabilities ``(H, W)`` (or None): the Zoom-In
+        box (:meth:`zoom_window`) or the whole image, resized to ``size x size`` pixels (default: the
+        working size; test-time augmentation asks for others)."""
+        h, w = self.image.shape[:2]
+        box = self.zoom_window(clicks, prev)
+        if box is None:
+            box = Box(0, 0, w - 1, h - 1)
+        return CropWindow.around(box, (h, w), margin=0, size=size or self.size)
+
+    def network_input(self, win: CropWindow, clicks: list[Click], prev: np.ndarray | None) -> torch.Tensor:
+        """The network's input ``(1, C, size, size) float32`` on the model's device: the window's crop of the
+        image, the clicks (image pixels) and the previous probabilities ``(H, W)`` (or None), encoded as in
+        training (:func:`~iseg_course.models.encoding.model_input`). Used by :meth:`predict` and by what
+        wraps the click model (iseg_course.models.refine, iseg_course.uncertainty)."""
+        image = win.crop(self.image, interpolation="area")
+        if prev is not None:
+            prev = np.clip(win.crop(prev, interpolation="area"), 0, 1)
+        scaled = [Click(*win.to_crop(c.x, c.y), c.positive) for c in clicks]
+        return torch.from_numpy(model_input(image, scaled, prev, self.kind, self.radius))[None].to(self.device)
+
+    @contextmanager
+    def cpu_threads(self):
+        """Run the block with ``threads`` PyTorch CPU threads (on the CPU, when set); the previous setting
+        is restored afterwards."""
+        threads = torch.get_num_threads()
+        if self.threads and self.device == "cpu":
+            torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
     def _predict(self, interactions: Interactions, prev_mask: np.ndarray | None) -> np.ndarray:
         # other interaction kinds were refused by BaseSegmenter.predict (``accepts``)
         clicks = interactions.clicks
         if not clicks:
             raise ValueError("the click model needs at least one click")
-        h, w = self.image.shape[:2]
         prev = None if prev_mask is None else np.clip(np.asarray(prev_mask, np.float32), 0, 1)
-        box = self.zoom_window(clicks, prev)
-        if box is None:
-            box = Box(0, 0, w - 1, h - 1)
-        win = CropWindow.around(box, (h, w), margin=0, size=self.size)
-        image = win.crop(self.image, interpolation="area")
-        if prev is not None:
-            prev = np.clip(win.crop(prev, interpolation="area"), 0, 1)
-        scaled = [Click(*win.to_crop(c.x, c.y), c.positive) for c in clicks]
-        x = torch.from_numpy(model_input(image, scaled, prev, self.kind, self.radius))[None].to(self.device)
-        threads = torch.get_num_threads()
-        if self.threads and self.device == "cpu":
-            torch.set_num_threads(self.threads)
-        try:
-            with torch.inference_mode():
-                logits = win.uncrop_torch(self.model(x), fill=float("-inf"))  # sigmoid: 0 outside the window
-                prob = torch.sigmoid(logits)[0, 0].float().cpu().numpy()
-        finally:
-            torch.set_num_threads(threads)
+        win = self.window(clicks, prev)
+        x = self.network_input(win, clicks, prev)
+        with self.cpu_threads(), torch.inference_mode():
+            logits = win.uncrop_torch(self.model(x), fill=float("-inf"))  # sigmoid: 0 outside the window
+            prob = torch.sigmoid(logits)[0, 0].float().cpu().numpy()
         return clicked_components(prob, clicks) if self.keep_clicked else prob
 
 

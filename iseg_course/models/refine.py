@@ -70,11 +70,11 @@ import torch
 import torch.nn.functional as F
 
 from ..guidance import CropWindow
-from ..interactions import Box, Click, Interactions
+from ..interactions import Click, Interactions
 from ..segmenter import BaseSegmenter
 from ..validate import integer, number
 from .click import ClickSegmenter, clicked_components
-from .encoding import IN_CHANNELS, model_input
+from .encoding import IN_CHANNELS
 from .unet import ClickUNet
 
 __all__ = ["MODES", "BRS_MODES", "FBRS_MODES", "INPUT_MODES", "RefineInfo", "RefinedClickSegmenter", "refine",
@@ -324,11 +324,6 @@ class RefinedClickSegmenter(BaseSegmenter):
         return 1.0 if n == 0 else sum(r.satisfied_after for r in self.records) / n
 
     # -------------------------------------------------------------------------------------------- internals
-    def _window(self, clicks: list[Click], prev: np.ndarray | None) -> CropWindow:
-        h, w = self.image.shape[:2]
-        box = self.base.zoom_window(clicks, prev) or Box(0, 0, w - 1, h - 1)
-        return CropWindow.around(box, (h, w), margin=0, size=self.base.size)
-
     @staticmethod
     def _click_weights(win: CropWindow, clicks: list[Click]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Bilinear read-out of the working-grid logits at the clicks' image pixels: flat indices ``(n, 4)``,
@@ -363,21 +358,13 @@ class RefinedClickSegmenter(BaseSegmenter):
             raise ValueError("the click model needs at least one click")
         base = self.base
         prev = None if prev_mask is None else np.clip(np.asarray(prev_mask, np.float32), 0, 1)
-        win = self._window(clicks, prev)
-        image = win.crop(self.image, interpolation="area")
-        prev_c = None if prev is None else np.clip(win.crop(prev, interpolation="area"), 0, 1)
+        win = base.window(clicks, prev)
         n_net = len(clicks) if self.network_clicks is None else min(len(clicks), self.network_clicks)
-        scaled = [Click(*win.to_crop(c.x, c.y), c.positive) for c in clicks[:n_net]]
-        x = torch.from_numpy(model_input(image, scaled, prev_c, base.kind, base.radius))[None].to(base.device)
-        threads = torch.get_num_threads()
-        if base.threads and base.device == "cpu":
-            torch.set_num_threads(base.threads)
-        try:
+        x = base.network_input(win, clicks[:n_net], prev)
+        with base.cpu_threads():
             logits, info = self._refine(x, win, clicks, n_net)
             with torch.inference_mode():
                 prob = torch.sigmoid(win.uncrop_torch(logits, fill=float("-inf")))[0, 0].float().cpu().numpy()
-        finally:
-            torch.set_num_threads(threads)
         prob = clicked_components(prob, clicks) if base.keep_clicked else prob
         info.satisfied_after = round(click_satisfaction(prob, clicks) * len(clicks))
         if self.mode == "none":

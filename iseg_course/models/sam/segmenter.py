@@ -119,7 +119,6 @@ class SamSegmenter(BaseSegmenter):
         self.multimask = multimask
         zoom_in_box((2, 2), [], None, expand=zoom_expand, min_fraction=zoom_min)  # validates both
         self.zoom_in, self.zoom_expand, self.zoom_min = bool(zoom_in), float(zoom_expand), float(zoom_min)
-        self.embedding = self.skips = None
         self.full = self.frame = None
 
     @torch.no_grad()
@@ -135,9 +134,13 @@ class SamSegmenter(BaseSegmenter):
         super().set_image(image)
         h, w = self.image.shape[:2]
         self.full = self.frame = self._encode((0, h, 0, w))
-        # the whole image's frame, as before Zoom-In existed (lesson 10 reads these)
-        self.scale, self.valid_hw = self.full.scale, self.full.valid_hw
-        self.embedding, self.skips = self.full.embedding, self.full.skips
+
+    # the whole image's frame (the automatic mask generator and lesson 10 read these)
+    scale = property(lambda self: self.full.scale, doc="input pixels per image pixel of the whole image")
+    valid_hw = property(lambda self: self.full.valid_hw, doc="the image's size in the model's input frame")
+    embedding = property(lambda self: None if self.full is None else self.full.embedding,
+                         doc="the whole image's embedding ``(1, D, h, w)``, None before set_image")
+    skips = property(lambda self: self.full.skips, doc="the whole image's stride-4/8 skip features")
 
     def _frame_for(self, interactions: Interactions, prev_mask) -> _Frame:
         """The whole image, or the Zoom-In window for these clicks (reusing the last window while it fits)."""
@@ -157,8 +160,6 @@ class SamSegmenter(BaseSegmenter):
         if previous is not None and previous.low_res_logits is not None and previous.state == frame.window:
             low = np.asarray(previous.low_res_logits)[previous.chosen]
             return torch.from_numpy(np.ascontiguousarray(low, np.float32))[None, None].to(self.device)
-        if prev_mask is None and previous is not None:
-            prev_mask = previous.probabilities
         if prev_mask is None:
             return None
         # a mask from elsewhere (a user's, another method's, another window's): probabilities -> logits at
