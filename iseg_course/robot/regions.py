@@ -84,8 +84,8 @@ def largest_error_region(
 
     The error is split into 8-connected regions of false negatives and of false positives
     (:func:`error_regions`); the region with the most pixels wins (on a tie between a false-negative and a
-    false-positive region, the false positive, as in RITM's tie rule; among regions of one kind, the one
-    met first in row-major order). With an empty prediction the error is the ground truth itself, so the
+    false-positive region, the false positive -- the side the RITM clicker takes on a tie of depths; among
+    regions of one kind, the one met first in row-major order). With an empty prediction the error is the ground truth itself, so the
     first interaction lands on the (largest part of the) object.
 
     Returns:
