@@ -37,8 +37,8 @@ energy. With ``interpolation="spline"`` (:class:`SplineForce`) our snake equals 
 smoothed grey image to round-off; with the default they end 0.2 px apart on average on a clear contour
 (lesson 01's doll), 3 px apart for the median GrabCut image, and tens of pixels apart where a snake falls
 to another edge. Other differences: we turn colour images to grey (scikit-image sums the channels' edge
-maps) and smooth them ourselves (``sigma``); we keep the points inside the image; open snakes use the exact natural boundary conditions of the discrete energy; the
-springs (``constraints``) are ours.
+maps) and smooth them ourselves (``sigma``); we keep the points inside the image; open snakes use the
+exact natural boundary conditions of the discrete energy; the springs (``constraints``) are ours.
 
 The parts, one module each (every name is importable from this package):
 
