@@ -15,6 +15,9 @@ after 5 clicks unless ``--all-clicks``) on one set, on the CPU with one PyTorch 
   (null when no prediction was refined);
 * ``curve``: the NoC-IoU curve (mean IoU after click 1..max_clicks).
 
+``--model sam``: the SAM-style model of lesson 10 instead, with f-BRS on its image embedding
+(:class:`~iseg_course.models.refine.RefinedSamSegmenter`; modes ``none`` and ``f-brs-b``).
+
 The ratios ``fbrs_b_over_none`` and ``distmap_over_fbrs_b`` of seconds per click (same run, same images, zoom
 on) go with the lesson's bars (<= 4 and >= 3). ``--network-clicks N`` puts only the first N clicks into the
 network (RITM uses 8 for f-BRS, 5 for DistMap-/RGB-BRS); the default gives the network every click.
@@ -44,7 +47,7 @@ from _machine import machine_info  # noqa: E402
 from iseg_course.data import cat_split, load_dataset, load_samples  # noqa: E402
 from iseg_course.evaluation import evaluate  # noqa: E402
 from iseg_course.models import ClickSegmenter  # noqa: E402
-from iseg_course.models.refine import MODES, RefinedClickSegmenter  # noqa: E402
+from iseg_course.models.refine import MODES, SAM_MODES, RefinedClickSegmenter, RefinedSamSegmenter  # noqa: E402
 
 SETS = ("test-cats", "other-cats", "coco_mval_cats", "grabcut", "berkeley")
 #: published NoC@90 (lecture slides): BRS-DenseNet (Jang & Kim 2019), f-BRS-B ResNet-50 (Sofiiuk et al. 2020)
@@ -77,13 +80,23 @@ def run(args) -> dict:
     samples = load_set(args.set)
     if args.limit:
         samples = samples[: args.limit]
-    base = ClickSegmenter(checkpoint=args.checkpoint, device="cpu", threads=1)
+    if args.model == "sam":
+        from iseg_course.models.sam import SamSegmenter
+
+        if args.network_clicks is not None or set(args.modes) - set(SAM_MODES):
+            raise SystemExit(f"--model sam takes --modes among {' '.join(SAM_MODES)} and no --network-clicks")
+    else:
+        base = ClickSegmenter(checkpoint=args.checkpoint, device="cpu", threads=1)
     zooms = {"on": [True], "off": [False], "both": [True, False]}[args.zoom]
     rows = []
     for zoom in zooms:
         for mode in args.modes:
-            seg = RefinedClickSegmenter(base, mode=mode, network_clicks=args.network_clicks, zoom_in=zoom,
-                                        max_evals=args.max_evals, inertia=args.inertia)
+            if args.model == "sam":
+                seg = RefinedSamSegmenter(SamSegmenter(checkpoint=args.checkpoint, zoom_in=zoom), mode=mode,
+                                          max_evals=args.max_evals, inertia=args.inertia)
+            else:
+                seg = RefinedClickSegmenter(base, mode=mode, network_clicks=args.network_clicks, zoom_in=zoom,
+                                            max_evals=args.max_evals, inertia=args.inertia)
             name = f"{mode} zoom {'on' if zoom else 'off'}"
             res = evaluate(seg, samples, max_clicks=args.max_clicks, stop_at=None if args.all_clicks else 0.90,
                            progress=False, method=name, dataset_name=args.set)
@@ -100,7 +113,7 @@ def run(args) -> dict:
                    "curve": [round(float(v), 4) for v in res.curve()]}
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "curve"}), file=sys.stderr, flush=True)
-    out = {"benchmark": "brs", "set": args.set, "samples": len(samples), "max_clicks": args.max_clicks,
+    out = {"benchmark": "brs", "model": args.model, "set": args.set, "samples": len(samples), "max_clicks": args.max_clicks,
            "early_stop": None if args.all_clicks else 0.90, "network_clicks": args.network_clicks,
            "max_evals": args.max_evals, "inertia": args.inertia, "checkpoint": args.checkpoint or "shipped",
            "threads": 1, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"), "rows": rows,
@@ -122,14 +135,18 @@ def main(argv=None) -> int:
     p.add_argument("--set", default="test-cats", choices=SETS)
     p.add_argument("--limit", type=int, default=None, help="first N images of the set")
     p.add_argument("--max-clicks", type=int, default=20)
-    p.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    p.add_argument("--model", default="click", choices=("click", "sam"),
+                   help="lesson 07's click U-Net (every mode) or the SAM-style model (none, f-brs-b on its embedding)")
+    p.add_argument("--modes", nargs="+", default=None, choices=MODES, help="default: every mode the model takes")
     p.add_argument("--zoom", default="both", choices=("on", "off", "both"))
     p.add_argument("--network-clicks", type=int, default=None)
     p.add_argument("--max-evals", type=int, default=20)
     p.add_argument("--inertia", type=float, default=1e-3)
     p.add_argument("--all-clicks", action="store_true", help="no early stop at IoU 0.90")
-    p.add_argument("--checkpoint", default=None, help="a click-model checkpoint (default: the shipped one)")
+    p.add_argument("--checkpoint", default=None, help="a checkpoint of the model (default: the shipped one)")
     args = p.parse_args(argv)
+    if args.modes is None:
+        args.modes = list(SAM_MODES if args.model == "sam" else MODES)
     t0 = time.perf_counter()
     out = run(args)
     out["seconds"] = round(time.perf_counter() - t0, 1)

@@ -317,9 +317,10 @@ def main(argv: list[str] | None = None) -> int:
                    "protocol, default) or the best-IoU candidate (oracle)")
     p.add_argument("--refine", default="none",
                    choices=("none", "distmap-brs", "rgb-brs", "f-brs-a", "f-brs-b", "f-brs-c"),
-                   help="backpropagating refinement of the click model (BRS, Jang & Kim 2019; f-BRS, Sofiiuk et al. "
+                   help="backpropagating refinement (BRS, Jang & Kim 2019; f-BRS, Sofiiuk et al. "
                    "2020; iseg_course.models.refine): "
-                   "none (default), DistMap-BRS, RGB-BRS or f-BRS-A/B/C; --method click only")
+                   "none (default), DistMap-BRS, RGB-BRS or f-BRS-A/B/C for --method click; none or f-brs-b "
+                   "(scale and bias of the image embedding) for --method sam")
     p.add_argument("--images", required=True, help="folder of images")
     p.add_argument("--masks", required=True, help="folder of masks with the same file stems")
     p.add_argument("--max-clicks", type=int, default=20)

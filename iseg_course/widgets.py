@@ -46,6 +46,11 @@ Errors. If the segmenter raises (or returns something that is not an ``(H, W)`` 
 error is shown in the status line, the interaction that triggered it is kept in ``w.interactions`` and
 ``w.log`` (with an ``"error"`` entry), the mask keeps its last good value, and the widget stays usable
 (undo the interaction, or add another).
+
+Refinement. A segmenter that offers refinement modes (``modes`` and a settable ``mode``: the BRS / f-BRS
+wrappers of :mod:`iseg_course.models.refine`) gets a "refine" menu, as the RITM demo has; a change applies
+from the next interaction, and the status line adds the last refinement's energy evaluations and how many
+clicks the mask obeys, beside the seconds of the prediction.
 """
 
 from __future__ import annotations
@@ -116,7 +121,7 @@ class SegmentationWidget(widgets.VBox):
     :attr:`log`, :attr:`last_latency_ms`, :attr:`last_predict_ms`, :attr:`last_error`, :attr:`mode`,
     :attr:`opacity`, :attr:`scale`.
 
-    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07.
+    Used in lessons 00, 01, 02, 03, 04, 05, 06, 07, 10.
     """
 
     def __init__(self, segmenter, image: np.ndarray, canvas_size: int = 512, opacity: float = 0.5):
@@ -160,6 +165,13 @@ class SegmentationWidget(widgets.VBox):
             continuous_update=True, layout=widgets.Layout(width="260px"),
         )
         self._status = widgets.HTML(value="")
+        # a refinement menu for segmenters that offer modes (BRS / f-BRS wrappers: ``modes`` and a settable ``mode``)
+        modes = getattr(segmenter, "modes", None)
+        self._refine_menu = widgets.Dropdown(
+            options=list(modes or []), value=getattr(segmenter, "mode", None) if modes else None,
+            description="refine", tooltip="backpropagating refinement of every new click (BRS / f-BRS)",
+            layout=widgets.Layout(width="190px", display="flex" if modes else "none"))
+        self._refine_menu.observe(lambda change: self._safe(self._on_refine_mode, change["new"]), names="value")
 
         self._mode_buttons.observe(lambda change: self._on_mode_change(change["new"]), names="value")
         self._undo_button.on_click(lambda _b: self._safe(self.undo))
@@ -176,7 +188,7 @@ class SegmentationWidget(widgets.VBox):
         self._redo_button.on_click(lambda _b: self._safe(self.redo))
         toolbar = widgets.HBox(
             [self._mode_buttons, self._unavailable_modes, self._undo_button, self._redo_button, self._reset_button,
-             self._opacity_slider],
+             self._opacity_slider, self._refine_menu],
             layout=widgets.Layout(flex_flow="row wrap", align_items="center"),
         )
         self._keys_hint = widgets.HTML(
@@ -526,6 +538,23 @@ class SegmentationWidget(widgets.VBox):
         finally:
             self._syncing = False
 
+    @property
+    def refine_mode(self) -> str | None:
+        """The segmenter's refinement mode (the "refine" menu), None for a segmenter without modes."""
+        return self._refine_menu.value if getattr(self._session.segmenter, "modes", None) else None
+
+    @refine_mode.setter
+    def refine_mode(self, mode: str) -> None:
+        if not getattr(self._session.segmenter, "modes", None):
+            raise ValueError(f"{self._session.name} has no refinement modes")
+        if mode not in self._refine_menu.options:
+            raise ValueError(f"unknown refinement mode {mode!r}; expected one of {', '.join(self._refine_menu.options)}")
+        self._refine_menu.value = mode
+
+    def _on_refine_mode(self, mode: str) -> None:
+        self._session.segmenter.mode = mode
+        self._set_status(note=f"refinement {mode} from the next interaction")
+
     def _on_candidate(self, index) -> None:
         if getattr(self, "_syncing", False) or index is None or index == self.chosen:
             return
@@ -614,6 +643,10 @@ class SegmentationWidget(widgets.VBox):
             parts.append(f"last prediction {self._last_predict_ms:.1f} ms, click\u2192overlay {self._last_latency_ms:.1f} ms")
         if self.candidates > 1:
             parts.append(f"mask {self.chosen + 1} of {self.candidates} (keys 1-{self.candidates})")
+        info = getattr(self._session.segmenter, "last_info", None)
+        if self._last_latency_ms is not None and info is not None and hasattr(info, "evaluations"):
+            parts.append(f"refinement {info.mode}: {info.evaluations} evaluations, "
+                         f"{info.satisfied_after} of {info.clicks} clicks obeyed")
         text = " \u00b7 ".join(parts)
         if self._session.last_error is not None:
             text = f"segmenter error: {self._session.last_error} (the interaction is kept: undo it or add another) \u00b7 {text}"

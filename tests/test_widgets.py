@@ -530,3 +530,40 @@ def test_a_mode_chosen_on_the_buttons_holds_for_the_very_next_canvas_event(teddy
     w.canvas[-1]._handle_frontend_event(None, {"event": "mouse_down", "x": u, "y": v}, [])
     assert w.interactions.clicks == [Click(5.0, 5.0, False)] and w.log[-1]["positive"] is False
     assert len(w._interaction_commands()) == 1 and "keys work once the canvas has the focus" in w._keys_hint.value.lower()
+
+
+# ---------------------------------------------------------------- refinement menu (BRS / f-BRS wrappers)
+def test_refine_menu_switches_the_mode_and_the_status_counts_obeyed_clicks(monkeypatch, torch_one_thread):
+    from iseg_course.data import load_samples
+    from iseg_course.models import ClickSegmenter
+    from iseg_course.models.refine import MODES, RefinedClickSegmenter
+
+    cat = load_samples(["ox_Bengal_119"])[0]
+    # the shipped cat model ignores the second (negative) click here (tests/test_refine.py: IGNORED)
+    first, second = Click(99, 179, True), Click(104, 176, False)
+    seg = RefinedClickSegmenter(ClickSegmenter(device="cpu"), mode="none")
+    w = SegmentationWidget(seg, cat.image)
+    assert list(w._refine_menu.options) == list(MODES) and w.refine_mode == "none"
+    w.click(first.x, first.y)
+    w.click(second.x, second.y, positive=False)
+    assert w.mask[second.y, second.x], "without refinement the negative click is ignored"
+    assert "refinement none: 1 evaluations, 1 of 2 clicks obeyed" in w.status
+    w._refine_menu.value = "distmap-brs"  # what choosing in the menu does
+    assert seg.mode == "distmap-brs" and "from the next interaction" in w.status
+    w.undo()
+    w.click(second.x, second.y, positive=False)
+    assert not w.mask[second.y, second.x]
+    assert "refinement distmap-brs" in w.status and "2 of 2 clicks obeyed" in w.status
+    with pytest.raises(ValueError, match="unknown refinement mode"):
+        w.refine_mode = "brs"
+    # a failing optimisation shows the error and keeps the click
+    monkeypatch.setattr(seg, "_refine", lambda *a: (_ for _ in ()).throw(RuntimeError("L-BFGS failed (simulated)")))
+    w.click(30, 30, positive=False)
+    assert len(w.interactions) == 3 and "L-BFGS failed" in w.status and "kept" in w.status
+
+
+def test_a_segmenter_without_modes_has_no_refine_menu(teddy):
+    w = SegmentationWidget(FailingSegmenter(), teddy.image)
+    assert w.refine_mode is None and w._refine_menu.layout.display == "none"
+    with pytest.raises(ValueError, match="no refinement modes"):
+        w.refine_mode = "f-brs-b"

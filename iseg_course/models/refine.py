@@ -53,6 +53,11 @@ through the refinement (RITM's "net clicks limit": Sofiiuk et al., ICIP 2022 use
 DistMap-/RGB-BRS). Zoom-In is a separate on/off factor (``zoom_in``; the window and the input are those of
 :class:`~iseg_course.models.click.ClickSegmenter`, whose ``zoom_window`` is reused).
 
+The SAM-style model of lesson 10 takes f-BRS on its image embedding (:class:`RefinedSamSegmenter`, modes
+:data:`SAM_MODES`): its encoder runs once per image, so the scale and bias act on the embedding and every
+evaluation re-runs only the prompt encoder and the mask decoder; the same energy and L-BFGS loop
+(:func:`_minimise`) serve both models.
+
 Also here: :func:`click_satisfaction` (the share of clicks whose pixel ends with the clicked label) and
 :func:`add_click_channels`, BRS's training-free conversion (Jang & Kim, CVPR 2019, section 3) of a U-Net
 trained without clicks into a click model with zero-initialised click channels.
@@ -77,7 +82,8 @@ from .click import ClickSegmenter, clicked_components
 from .encoding import IN_CHANNELS
 from .unet import ClickUNet
 
-__all__ = ["MODES", "BRS_MODES", "FBRS_MODES", "INPUT_MODES", "RefineInfo", "RefinedClickSegmenter", "refine",
+__all__ = ["MODES", "BRS_MODES", "FBRS_MODES", "INPUT_MODES", "SAM_MODES", "RefineInfo", "RefinedClickSegmenter",
+           "RefinedSamSegmenter", "refine",
            "click_satisfaction", "corrective_energy", "add_click_channels"]
 
 #: The refinement modes, in the order of the lesson.
@@ -88,6 +94,8 @@ BRS_MODES = MODES[1:]
 INPUT_MODES = ("distmap-brs", "rgb-brs")
 #: Modes that scale and shift intermediate features (only the later layers are re-run).
 FBRS_MODES = ("f-brs-a", "f-brs-b", "f-brs-c")
+#: Modes that apply to the SAM-style model (f-BRS-B: scale and bias of its image embedding).
+SAM_MODES = ("none", "f-brs-b")
 
 
 def check_mode(mode: str) -> str:
@@ -223,6 +231,15 @@ class RefineInfo:
     satisfied: list[int] = field(default_factory=list)
 
 
+def _set_mode(wrapper, value: str) -> None:
+    """Set a refinement wrapper's mode (checked against its ``modes``) and forget the last Delta."""
+    mode = check_mode(value)
+    if mode not in wrapper.modes:
+        raise ValueError(f"refinement {value!r} does not apply to the SAM-style model; expected one of "
+                         f"{', '.join(wrapper.modes)} (f-BRS on its image embedding)")
+    wrapper._mode, wrapper._last = mode, None
+
+
 class _Stop(Exception):
     """Raised inside the energy function to end L-BFGS (all clicks satisfied, or the budget spent)."""
 
@@ -269,11 +286,14 @@ class RefinedClickSegmenter(BaseSegmenter):
     """
 
     accepts = frozenset({"click", "mask"})
+    #: The modes this wrapper takes (the widget offers them in its "refine" menu).
+    modes = MODES
 
     def __init__(self, base: ClickSegmenter | None = None, mode: str = "f-brs-b", network_clicks: int | None = None,
                  inertia: float = 1e-3, max_evals: int = 20, margin: float = 0.01, zoom_in: bool | None = None,
                  warm_start: bool = True, history: bool = True):
-        self.mode = check_mode(mode)
+        self._last: tuple | None = None
+        self.mode = mode
         if base is None:
             base = ClickSegmenter()
         if not isinstance(base, ClickSegmenter):
@@ -292,11 +312,13 @@ class RefinedClickSegmenter(BaseSegmenter):
             raise ValueError(f"expected margin < 0.5, got {self.margin}")
         self.warm_start = bool(warm_start)
         self.history = bool(history)
-        self._last: tuple | None = None  # (image id, clicks, window, Delta) of the last refinement
         self.records: list[RefineInfo] = []
         self.last_info: RefineInfo | None = None
         self._cache_key: tuple | None = None
         self._cache: dict | None = None
+
+    mode = property(lambda self: self._mode, lambda self, value: _set_mode(self, value),
+                    doc="the refinement mode (one of ``modes``); setting it applies from the next prediction")
 
     @property
     def zoom_in(self) -> bool:
@@ -384,8 +406,7 @@ class RefinedClickSegmenter(BaseSegmenter):
                 logits = model(x)
             return logits, info
         idx_np, wts_np, lab_np = self._click_weights(win, clicks)
-        dev = x.device
-        idx, wts, lab = (torch.from_numpy(a).to(dev) for a in (idx_np, wts_np, lab_np))
+        idx, wts = (torch.from_numpy(a).to(x.device) for a in (idx_np, wts_np))
         if mode in FBRS_MODES:
             cache = self._cached_features(x, win)
             n = 2 * cache["feat"].shape[1]
@@ -408,60 +429,204 @@ class RefinedClickSegmenter(BaseSegmenter):
         if (self.warm_start and last is not None and last[0] == id(self.image) and last[3].size == n
                 and tuple(clicks[:len(last[1])]) == last[1] and (mode in FBRS_MODES or last[2] == win)):
             start = last[3].copy()
-        lo, hi = 0.5 + self.margin, 0.5 - self.margin
-        best: dict = {}
-        count = [0]
-
-        def energy(params: np.ndarray):
-            count[0] += 1
-            delta = torch.from_numpy(np.asarray(params, np.float32)).to(dev).requires_grad_(True)
-            with torch.enable_grad():
-                logits = logits_of(delta)
-                z = (logits.reshape(-1)[idx] * wts).sum(dim=1)  # logits at the clicked pixels
-                p = torch.sigmoid(z)
-                inertial = self.inertia * (delta ** 2).sum()
-                e = corrective_energy(p, lab) + inertial
-            value = float(e.detach())
-            pd = p.detach().cpu().numpy()
-            ok = int(np.sum(np.where(lab_np > 0.5, pd >= lo, pd <= hi)))
-            info.energies.append(value)
-            info.satisfied.append(ok)
-            if count[0] == 1:
-                info.energy_before, info.satisfied_before = value, ok
-            if not best or (ok, -value) > (best["ok"], -best["value"]):
-                best.update(ok=ok, value=value, logits=logits.detach(), params=np.array(params, np.float64))
-            if ok == len(clicks) or count[0] >= self.max_evals:
-                raise _Stop
-            (grad,) = torch.autograd.grad(e, delta)
-            return value, grad.double().cpu().numpy()
-
-        from scipy.optimize import fmin_l_bfgs_b
-
-        try:
-            fmin_l_bfgs_b(energy, start, m=20, factr=0, pgtol=1e-8, maxfun=self.max_evals)
-        except _Stop:
-            pass
-        info.evaluations = count[0]
-        info.energy_after, info.delta_norm = best["value"], float(np.linalg.norm(best["params"]))
+        best = _minimise(logits_of, lambda logits: (logits.reshape(-1)[idx] * wts).sum(dim=1), lab_np, start,
+                         inertia=self.inertia, margin=self.margin, max_evals=self.max_evals, info=info,
+                         device=x.device)
         self._last = (id(self.image), tuple(clicks), win, best["params"])
-        return best["logits"], info
+        return best["out"], info
+
+
+def _minimise(forward, read_clicks, labels: np.ndarray, start: np.ndarray, *, inertia: float, margin: float,
+              max_evals: int, info: RefineInfo, device) -> dict:
+    """Minimise ``E(Delta) = sum_i (l_i - sigmoid(z_i))^2 + inertia * ||Delta||^2`` with L-BFGS.
+
+    ``forward(delta)`` -> the network's output for a float32 tensor ``Delta`` (what is re-run per evaluation);
+    ``read_clicks(out)`` -> the logits ``z (n,)`` at the clicked pixels; ``labels (n,)`` 1.0 / 0.0; ``start``
+    the first ``Delta`` (float64, flat). Stops once every click is satisfied (``margin``) or after
+    ``max_evals`` evaluations; records every evaluation in ``info``; ``Delta`` lives on ``device``. Returns the best evaluation seen (most
+    clicks satisfied, then lowest energy): ``{"ok", "value", "out" (detached), "params"}``.
+    """
+    from scipy.optimize import fmin_l_bfgs_b
+
+    lab = torch.from_numpy(np.asarray(labels, np.float32)).to(device)
+    lo, hi = 0.5 + margin, 0.5 - margin
+    best: dict = {}
+    count = [0]
+
+    def energy(params: np.ndarray):
+        count[0] += 1
+        delta = torch.from_numpy(np.asarray(params, np.float32)).to(device).requires_grad_(True)
+        with torch.enable_grad():
+            out = forward(delta)
+            z = read_clicks(out)
+            p = torch.sigmoid(z)
+            e = corrective_energy(p, lab) + inertia * (delta ** 2).sum()
+        value = float(e.detach())
+        pd = p.detach().cpu().numpy()
+        ok = int(np.sum(np.where(labels > 0.5, pd >= lo, pd <= hi)))
+        info.energies.append(value)
+        info.satisfied.append(ok)
+        if count[0] == 1:
+            info.energy_before, info.satisfied_before = value, ok
+        if not best or (ok, -value) > (best["ok"], -best["value"]):
+            detached = tuple(t.detach() for t in out) if isinstance(out, tuple) else out.detach()
+            best.update(ok=ok, value=value, out=detached, params=np.array(params, np.float64))
+        if ok == len(labels) or count[0] >= max_evals:
+            raise _Stop
+        (grad,) = torch.autograd.grad(e, delta)
+        return value, grad.double().cpu().numpy()
+
+    try:
+        fmin_l_bfgs_b(energy, start, m=20, factr=0, pgtol=1e-8, maxfun=max_evals)
+    except _Stop:
+        pass
+    info.evaluations = count[0]
+    info.energy_after, info.delta_norm = best["value"], float(np.linalg.norm(best["params"]))
+    return best
+
+
+class RefinedSamSegmenter(BaseSegmenter):
+    """The SAM-style model with f-BRS on its image embedding: a Segmenter taking clicks, a box and the previous
+    prediction, answering a :class:`~iseg_course.segmenter.Prediction` as
+    :class:`~iseg_course.models.sam.SamSegmenter` does.
+
+    The encoder already runs once per image (or per Zoom-In window), so the natural place for f-BRS's
+    per-channel scale and bias is the image embedding ``(1, D, h, w)`` -- f-BRS-B's place, after the
+    encoder's neck: ``g(s * E + b)`` with ``s = 1 + Delta_s``, ``b = Delta_b`` (``2 D`` numbers), and every
+    energy evaluation re-runs only the prompt encoder and the mask decoder. The energy, L-BFGS, early stop and
+    warm start are those of :class:`RefinedClickSegmenter`; the logits at a clicked pixel are read from the
+    low-resolution logits upsampled to the image exactly as the returned mask is. An ambiguous first click
+    (SAM's three candidates) is not refined: the three masks are answers to different questions, and the
+    click lies inside the best-scored one in practice. Clicks outside the current Zoom-In window cannot be
+    reached by the window's embedding and are left out of the energy (they still count in ``RefineInfo``).
+    Input-space BRS (DistMap, RGB) has no counterpart here: the clicks enter as tokens, not as maps.
+
+    Args:
+        base: a :class:`~iseg_course.models.sam.SamSegmenter`; None = the shipped SAM-style model.
+        mode: one of :data:`SAM_MODES` (``"none"``, ``"f-brs-b"``).
+        inertia, max_evals, margin, warm_start, history: as :class:`RefinedClickSegmenter`.
+
+    Raises:
+        ValueError: a mode that does not apply to this model, a base that is not a SamSegmenter, or a
+            parameter out of range. ``predict`` raises as SamSegmenter's.
+
+    Sources: Sofiiuk et al., "f-BRS: Rethinking Backpropagating Refinement for Interactive Segmentation",
+    CVPR 2020; Kirillov et al., "Segment Anything", ICCV 2023.
+    """
+
+    accepts = frozenset({"click", "box", "mask"})
+    takes_previous = True
+    #: The modes this wrapper takes (the widget offers them in its "refine" menu).
+    modes = SAM_MODES
+
+    def __init__(self, base=None, mode: str = "f-brs-b", inertia: float = 1e-3, max_evals: int = 20,
+                 margin: float = 0.01, warm_start: bool = True, history: bool = True):
+        from .sam.segmenter import SamSegmenter
+
+        self._last: tuple | None = None  # (image id, clicks, Delta) of the last refinement
+        self.mode = mode
+        if base is None:
+            base = SamSegmenter()
+        if not isinstance(base, SamSegmenter):
+            raise ValueError(f"expected base to be a SamSegmenter, got {type(base).__name__}")
+        self.base = base
+        self.inertia = number(inertia, "inertia", minimum=0)
+        self.max_evals = integer(max_evals, "max_evals", minimum=1)
+        self.margin = number(margin, "margin", minimum=0, maximum=0.5)
+        if self.margin >= 0.5:
+            raise ValueError(f"expected margin < 0.5, got {self.margin}")
+        self.warm_start, self.history = bool(warm_start), bool(history)
+        self.records: list[RefineInfo] = []
+        self.last_info: RefineInfo | None = None
+        self._info: RefineInfo | None = None
+
+    mode = property(lambda self: self._mode, lambda self, value: _set_mode(self, value),
+                    doc="the refinement mode (one of ``modes``); setting it applies from the next prediction")
+
+    def __repr__(self) -> str:
+        return (f"RefinedSamSegmenter(mode={self.mode!r}, inertia={self.inertia:g}, max_evals={self.max_evals}, "
+                f"zoom_in={self.base.zoom_in})")
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Validate and keep ``image`` (``(H, W, 3) uint8``); the base runs its encoder once."""
+        super().set_image(image)
+        self.base.set_image(self.image)
+        self._last = None
+
+    def satisfaction_rate(self) -> float:
+        """Satisfied clicks / clicks over all ``records`` (1.0 if none)."""
+        n = sum(r.clicks for r in self.records)
+        return 1.0 if n == 0 else sum(r.satisfied_after for r in self.records) / n
+
+    def _predict_previous(self, interactions: Interactions, prev_mask, previous):
+        t0 = time.perf_counter()
+        clicks = interactions.clicks
+        self._info = info = RefineInfo(self.mode, len(clicks), len(clicks), 1, 0, 0, 0.0, 0.0, 0.0, 0.0)
+        decode = None if self.mode == "none" else self._decode
+        pred = self.base._predict_previous(interactions, prev_mask, previous, decode=decode)
+        info.satisfied_after = round(click_satisfaction(pred.masks[pred.chosen], clicks) * len(clicks))
+        if info.energies == []:
+            info.satisfied_before = info.satisfied_after
+        info.seconds = time.perf_counter() - t0
+        self.last_info = info
+        if self.history:
+            self.records.append(info)
+        return pred
+
+    def _decode(self, embedding, skips, coords, labels, mask_in, *, multimask, frame, clicks):
+        """SamStyleModel.decode with f-BRS's scale and bias on ``embedding``, fitted to ``clicks``."""
+        base, info = self.base, self._info
+        decode = base.model.decode
+        if multimask or not clicks:
+            return decode(embedding, skips, coords, labels, mask_in, multimask=multimask)
+        inside = [c for c in clicks if frame.contains([c])]
+        ys = torch.tensor([int(c.y) for c in inside], device=embedding.device)
+        xs = torch.tensor([int(c.x) for c in inside], device=embedding.device)
+        labels_np = np.asarray([1.0 if c.positive else 0.0 for c in inside], np.float32)
+        d = embedding.shape[1]
+
+        def forward(delta: torch.Tensor):
+            scale, bias = delta.chunk(2)
+            e = embedding * (1 + scale).view(1, d, 1, 1) + bias.view(1, d, 1, 1)
+            return decode(e, skips, coords, labels, mask_in, multimask=False)
+
+        def read_clicks(out) -> torch.Tensor:
+            return base.upsample(out[0], frame)[0, 0, ys, xs]
+
+        if not inside:
+            return decode(embedding, skips, coords, labels, mask_in, multimask=False)
+        start = np.zeros(2 * d, np.float64)
+        last = self._last
+        if (self.warm_start and last is not None and last[0] == id(self.image)
+                and tuple(clicks[:len(last[1])]) == last[1]):
+            start = last[2].copy()
+        best = _minimise(forward, read_clicks, labels_np, start, inertia=self.inertia, margin=self.margin,
+                         max_evals=self.max_evals, info=info, device=embedding.device)
+        self._last = (id(self.image), tuple(clicks), best["params"])
+        return best["out"]
 
 
 def refine(segmenter, mode: str, **kwargs):
-    """``segmenter`` wrapped with refinement ``mode`` (:data:`MODES`); ``"none"`` without ``kwargs``
-    returns it unchanged. ``kwargs`` go to :class:`RefinedClickSegmenter`.
+    """``segmenter`` wrapped with refinement ``mode``; ``"none"`` without ``kwargs`` returns it unchanged.
 
-    Raises ValueError for an unknown mode or a segmenter the refinement does not apply to (anything but a
-    :class:`ClickSegmenter`; the SAM-style model has no refinement here yet).
+    The click model (:class:`ClickSegmenter`) takes every mode of :data:`MODES` (-> :class:`RefinedClickSegmenter`);
+    the SAM-style model (:class:`~iseg_course.models.sam.SamSegmenter`) the modes of :data:`SAM_MODES`
+    (-> :class:`RefinedSamSegmenter`, f-BRS on its image embedding). ``kwargs`` go to the wrapper.
+
+    Raises ValueError for an unknown mode, a mode the model does not take, or another kind of segmenter.
 
     Used by iseg_course.cli (``iseg-course evaluate --refine MODE``).
     """
+    from .sam.segmenter import SamSegmenter
+
     mode = check_mode(mode)
     if mode == "none" and not kwargs:
         return segmenter
+    if isinstance(segmenter, SamSegmenter):
+        return RefinedSamSegmenter(segmenter, mode=mode, **kwargs)
     if not isinstance(segmenter, ClickSegmenter):
-        raise ValueError(f"refinement {mode!r} applies to the click model (ClickSegmenter, --method click); "
-                         f"got {type(segmenter).__name__}")
+        raise ValueError(f"refinement {mode!r} applies to the click model (ClickSegmenter, --method click) and "
+                         f"the SAM-style model (SamSegmenter, --method sam); got {type(segmenter).__name__}")
     return RefinedClickSegmenter(segmenter, mode=mode, **kwargs)
 
 

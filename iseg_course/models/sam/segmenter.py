@@ -174,7 +174,11 @@ class SamSegmenter(BaseSegmenter):
         return torch.logit(p).to(self.device)
 
     @torch.no_grad()
-    def _predict_previous(self, interactions: Interactions, prev_mask, previous: Prediction | None):
+    def _predict_previous(self, interactions: Interactions, prev_mask, previous: Prediction | None,
+                          decode=None):
+        """The prediction for these prompts. ``decode``: an alternative to :meth:`SamStyleModel.decode
+        <.model.SamStyleModel.decode>` with the extra keyword arguments ``frame`` and ``clicks`` (f-BRS on the
+        image embedding, :class:`~iseg_course.models.refine.RefinedSamSegmenter`, passes one)."""
         if prev_mask is None and previous is not None:
             prev_mask = previous.probabilities
         frame = self._frame_for(interactions, prev_mask)
@@ -184,8 +188,11 @@ class SamSegmenter(BaseSegmenter):
         n_clicks = int((labels >= 0).sum())
         ambiguous = self.multimask and mask_in is None and n_clicks == 1 and not any(
             isinstance(i, Box) for i in interactions)
-        low, iou = self.model.decode(frame.embedding, frame.skips, coords.to(self.device), labels.to(self.device),
-                                     mask_in, multimask=ambiguous)
+        args = (frame.embedding, frame.skips, coords.to(self.device), labels.to(self.device), mask_in)
+        if decode is None:
+            low, iou = self.model.decode(*args, multimask=ambiguous)
+        else:
+            low, iou = decode(*args, multimask=ambiguous, frame=frame, clicks=interactions.clicks)
         self.frame = frame
         masks = self.upsample(low, frame)
         return Prediction(torch.sigmoid(masks).cpu().numpy()[0], iou.clamp(0, 1).cpu().numpy()[0],
