@@ -200,8 +200,9 @@ def annotate_with_robot(segmenter, samples: Sequence[Sample], target: float = 0.
     """Clicks the robot annotator spends on each sample with the current model: ``list[int]``, each in
     ``1..max_clicks``, in the samples' order.
 
-    The NoC protocol of :func:`iseg_course.evaluation.evaluate` on these samples: the robot clicks at the
-    largest error, the previous prediction is fed back, and the annotator stops once the IoU reaches
+    The NoC protocol of :func:`iseg_course.evaluation.evaluate` on these samples: the robot (by default the
+    RITM clicker: the deepest error wins, clicked at its pixel farthest from the error's border) corrects
+    the current prediction, the previous prediction is fed back, and the annotator stops once the IoU reaches
     ``target`` (``stop_at=target``); the cost is ``metrics.noc(ious, target, max_clicks)``, i.e.
     ``max_clicks`` for an image that never reaches the target (the annotator gave up and used the budget).
 

@@ -5,7 +5,7 @@ Expecting nothing ... Traceback ..."), about a hundred lines for an untouched ex
 useful sentence (the assertion's message) buried inside. The lessons create their grader with
 :class:`Notebook` instead, a thin subclass of ``otter.Notebook`` whose ``check`` returns :class:`Feedback`:
 
-    q1: not yet -- annotation_days returned None: replace the ... with your code
+    q1: not yet -- annotation_hours returned None: replace the ... with your code
         (1 of 2 checks failed; grader.check("q1", verbose=True) shows the full report)
 
 In a notebook the full report is also there, collapsed under "details". Scores, the ``.OTTER_LOG`` and
