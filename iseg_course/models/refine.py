@@ -231,20 +231,66 @@ class RefineInfo:
     satisfied: list[int] = field(default_factory=list)
 
 
-def _set_mode(wrapper, value: str) -> None:
-    """Set a refinement wrapper's mode (checked against its ``modes``) and forget the last Delta."""
-    mode = check_mode(value)
-    if mode not in wrapper.modes:
-        raise ValueError(f"refinement {value!r} does not apply to the SAM-style model; expected one of "
-                         f"{', '.join(wrapper.modes)} (f-BRS on its image embedding)")
-    wrapper._mode, wrapper._last = mode, None
-
-
 class _Stop(Exception):
     """Raised inside the energy function to end L-BFGS (all clicks satisfied, or the budget spent)."""
 
 
-class RefinedClickSegmenter(BaseSegmenter):
+class _Refiner(BaseSegmenter):
+    """What the refinement wrappers share: the mode (checked against ``modes``), the energy's parameters
+    (``inertia``, ``max_evals``, ``margin``), the warm start, the records and their satisfaction rate."""
+
+    #: The modes a wrapper takes (the widget offers them in its "refine" menu), and what it wraps.
+    modes: tuple = MODES
+    model_name = "the click model"
+
+    def _setup(self, base, mode: str, inertia: float, max_evals: int, margin: float, warm_start: bool,
+               history: bool) -> None:
+        self._last: tuple | None = None  # what the warm start continues from
+        self.mode = mode
+        self.base = base
+        self.inertia = number(inertia, "inertia", minimum=0)
+        self.max_evals = integer(max_evals, "max_evals", minimum=1)
+        self.margin = number(margin, "margin", minimum=0, maximum=0.5)
+        if self.margin >= 0.5:
+            raise ValueError(f"expected margin < 0.5, got {self.margin}")
+        self.warm_start, self.history = bool(warm_start), bool(history)
+        self.records: list[RefineInfo] = []
+        self.last_info: RefineInfo | None = None
+
+    @property
+    def mode(self) -> str:
+        """The refinement mode (one of ``modes``); setting it applies from the next prediction."""
+        return self._mode
+
+    @mode.setter
+    def mode(self, value: str) -> None:
+        mode = check_mode(value)
+        if mode not in self.modes:
+            raise ValueError(f"refinement {value!r} does not apply to {self.model_name}; expected one of "
+                             f"{', '.join(self.modes)}")
+        self._mode, self._last = mode, None
+
+    def set_image(self, image: np.ndarray) -> None:
+        """Validate and keep ``image`` (``(H, W, 3) uint8``) for this wrapper and its base; forget the last
+        refinement."""
+        super().set_image(image)
+        self.base.set_image(self.image)
+        self._last = None
+
+    def satisfaction_rate(self) -> float:
+        """Satisfied clicks / clicks over all ``records`` (every click of every prediction counts; 1.0 if none)."""
+        n = sum(r.clicks for r in self.records)
+        return 1.0 if n == 0 else sum(r.satisfied_after for r in self.records) / n
+
+    def _record(self, info: RefineInfo, t0: float) -> None:
+        """Finish ``info`` (seconds since ``t0``) and keep it as ``last_info`` (and in ``records``)."""
+        info.seconds = time.perf_counter() - t0
+        self.last_info = info
+        if self.history:
+            self.records.append(info)
+
+
+class RefinedClickSegmenter(_Refiner):
     """A click model wrapped with backpropagating refinement: a Segmenter, clicks in image pixels in,
     ``(H, W) float32`` probabilities out.
 
@@ -286,14 +332,12 @@ class RefinedClickSegmenter(BaseSegmenter):
     """
 
     accepts = frozenset({"click", "mask"})
-    #: The modes this wrapper takes (the widget offers them in its "refine" menu).
     modes = MODES
 
     def __init__(self, base: ClickSegmenter | None = None, mode: str = "f-brs-b", network_clicks: int | None = None,
                  inertia: float = 1e-3, max_evals: int = 20, margin: float = 0.01, zoom_in: bool | None = None,
                  warm_start: bool = True, history: bool = True):
-        self._last: tuple | None = None
-        self.mode = mode
+        check_mode(mode)
         if base is None:
             base = ClickSegmenter()
         if not isinstance(base, ClickSegmenter):
@@ -303,22 +347,10 @@ class RefinedClickSegmenter(BaseSegmenter):
         if zoom_in is not None and bool(zoom_in) != base.zoom_in:
             base = copy.copy(base)  # shares the network; only the flag differs
             base.zoom_in = bool(zoom_in)
-        self.base = base
+        self._setup(base, mode, inertia, max_evals, margin, warm_start, history)
         self.network_clicks = None if network_clicks is None else integer(network_clicks, "network_clicks", minimum=1)
-        self.inertia = number(inertia, "inertia", minimum=0)
-        self.max_evals = integer(max_evals, "max_evals", minimum=1)
-        self.margin = number(margin, "margin", minimum=0, maximum=0.5)
-        if self.margin >= 0.5:
-            raise ValueError(f"expected margin < 0.5, got {self.margin}")
-        self.warm_start = bool(warm_start)
-        self.history = bool(history)
-        self.records: list[RefineInfo] = []
-        self.last_info: RefineInfo | None = None
         self._cache_key: tuple | None = None
         self._cache: dict | None = None
-
-    mode = property(lambda self: self._mode, lambda self, value: _set_mode(self, value),
-                    doc="the refinement mode (one of ``modes``); setting it applies from the next prediction")
 
     @property
     def zoom_in(self) -> bool:
@@ -337,13 +369,7 @@ class RefinedClickSegmenter(BaseSegmenter):
     def set_image(self, image: np.ndarray) -> None:
         """Validate and keep ``image`` (``(H, W, 3) uint8``), for this wrapper and its base; drop the feature cache."""
         super().set_image(image)
-        self.base.set_image(self.image)
-        self._cache_key, self._cache, self._last = None, None, None
-
-    def satisfaction_rate(self) -> float:
-        """Satisfied clicks / clicks over all ``records`` (every click of every prediction counts; 1.0 if none)."""
-        n = sum(r.clicks for r in self.records)
-        return 1.0 if n == 0 else sum(r.satisfied_after for r in self.records) / n
+        self._cache_key, self._cache = None, None
 
     # -------------------------------------------------------------------------------------------- internals
     @staticmethod
@@ -391,10 +417,7 @@ class RefinedClickSegmenter(BaseSegmenter):
         info.satisfied_after = round(click_satisfaction(prob, clicks) * len(clicks))
         if self.mode == "none":
             info.satisfied_before = info.satisfied_after
-        info.seconds = time.perf_counter() - t0
-        self.last_info = info
-        if self.history:
-            self.records.append(info)
+        self._record(info, t0)
         return prob
 
     def _refine(self, x: torch.Tensor, win: CropWindow, clicks: list[Click], n_net: int):
@@ -485,7 +508,7 @@ def _minimise(forward, read_clicks, labels: np.ndarray, start: np.ndarray, *, in
     return best
 
 
-class RefinedSamSegmenter(BaseSegmenter):
+class RefinedSamSegmenter(_Refiner):
     """The SAM-style model with f-BRS on its image embedding: a Segmenter taking clicks, a box and the previous
     prediction, answering a :class:`~iseg_course.segmenter.Prediction` as
     :class:`~iseg_course.models.sam.SamSegmenter` does.
@@ -516,47 +539,24 @@ class RefinedSamSegmenter(BaseSegmenter):
 
     accepts = frozenset({"click", "box", "mask"})
     takes_previous = True
-    #: The modes this wrapper takes (the widget offers them in its "refine" menu).
     modes = SAM_MODES
+    model_name = "the SAM-style model (f-BRS on its image embedding)"
 
     def __init__(self, base=None, mode: str = "f-brs-b", inertia: float = 1e-3, max_evals: int = 20,
                  margin: float = 0.01, warm_start: bool = True, history: bool = True):
         from .sam.segmenter import SamSegmenter
 
-        self._last: tuple | None = None  # (image id, clicks, Delta) of the last refinement
-        self.mode = mode
+        self.mode = mode  # checked before the (slow) default base is built
         if base is None:
             base = SamSegmenter()
         if not isinstance(base, SamSegmenter):
             raise ValueError(f"expected base to be a SamSegmenter, got {type(base).__name__}")
-        self.base = base
-        self.inertia = number(inertia, "inertia", minimum=0)
-        self.max_evals = integer(max_evals, "max_evals", minimum=1)
-        self.margin = number(margin, "margin", minimum=0, maximum=0.5)
-        if self.margin >= 0.5:
-            raise ValueError(f"expected margin < 0.5, got {self.margin}")
-        self.warm_start, self.history = bool(warm_start), bool(history)
-        self.records: list[RefineInfo] = []
-        self.last_info: RefineInfo | None = None
+        self._setup(base, mode, inertia, max_evals, margin, warm_start, history)
         self._info: RefineInfo | None = None
-
-    mode = property(lambda self: self._mode, lambda self, value: _set_mode(self, value),
-                    doc="the refinement mode (one of ``modes``); setting it applies from the next prediction")
 
     def __repr__(self) -> str:
         return (f"RefinedSamSegmenter(mode={self.mode!r}, inertia={self.inertia:g}, max_evals={self.max_evals}, "
                 f"zoom_in={self.base.zoom_in})")
-
-    def set_image(self, image: np.ndarray) -> None:
-        """Validate and keep ``image`` (``(H, W, 3) uint8``); the base runs its encoder once."""
-        super().set_image(image)
-        self.base.set_image(self.image)
-        self._last = None
-
-    def satisfaction_rate(self) -> float:
-        """Satisfied clicks / clicks over all ``records`` (1.0 if none)."""
-        n = sum(r.clicks for r in self.records)
-        return 1.0 if n == 0 else sum(r.satisfied_after for r in self.records) / n
 
     def _predict_previous(self, interactions: Interactions, prev_mask, previous):
         t0 = time.perf_counter()
@@ -567,10 +567,7 @@ class RefinedSamSegmenter(BaseSegmenter):
         info.satisfied_after = round(click_satisfaction(pred.masks[pred.chosen], clicks) * len(clicks))
         if info.energies == []:
             info.satisfied_before = info.satisfied_after
-        info.seconds = time.perf_counter() - t0
-        self.last_info = info
-        if self.history:
-            self.records.append(info)
+        self._record(info, t0)
         return pred
 
     def _decode(self, embedding, skips, coords, labels, mask_in, *, multimask, frame, clicks):
