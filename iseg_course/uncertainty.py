@@ -35,7 +35,11 @@ lesson 07's click model (:class:`~iseg_course.models.ClickSegmenter` around a
 
 The lecture lists these four sources of "informativeness" (ensembles, MC dropout, test-time augmentation,
 an auxiliary network) after Jungo & Reyes, "Assessing reliability and challenges of uncertainty estimations
-for medical image segmentation" (MICCAI 2019); the auxiliary network is not implemented here.
+for medical image segmentation" (MICCAI 2019). The fourth is here too: :class:`ErrorHead`, a small network
+trained beside the frozen click model to predict, per pixel, where the model is wrong (the lecture's
+error-map head; the image-level cousin is Yoo & Kweon's loss prediction module, "Learning Loss for Active
+Learning", CVPR 2019), trained by :func:`train_error_head` and used through :class:`AuxiliaryError`, whose
+one map is the predicted error probability (measure ``"error"``).
 
 All maps are the model's raw probabilities: unlike ``ClickSegmenter.predict``, regions without a positive
 click are *not* removed (``keep_clicked``), so that every sample is the network's own answer.
@@ -56,18 +60,19 @@ from .interactions import Click, Interactions
 
 __all__ = [
     "MEASURES", "REDUCTIONS", "ESTIMATORS",
-    "binary_entropy", "variance_map", "predictive_entropy", "expected_entropy", "mutual_information",
+    "binary_entropy", "variance_map", "predictive_entropy", "expected_entropy", "mutual_information", "error_map",
     "pixel_map", "image_score",
     "dropout_layers", "mc_dropout_mode",
     "SinglePass", "MCDropout", "Ensemble", "TestTimeAugmentation", "make_estimator", "Estimator",
+    "ErrorHead", "AuxiliaryError", "train_error_head", "save_error_head", "load_error_head", "ERROR_HEAD",
 ]
 
 #: Pixel uncertainty maps :func:`pixel_map` computes.
-MEASURES = ("variance", "entropy", "expected_entropy", "mutual_information")
+MEASURES = ("variance", "entropy", "expected_entropy", "mutual_information", "error")
 #: How :func:`image_score` reduces a pixel map to one number.
 REDUCTIONS = ("mean", "topk")
 #: Estimator names :func:`make_estimator` builds.
-ESTIMATORS = ("single", "mc_dropout", "ensemble", "tta")
+ESTIMATORS = ("single", "mc_dropout", "ensemble", "tta", "aux")
 
 #: Probabilities are clipped to [EPS, 1 - EPS] before taking logarithms.
 EPS = 1e-7
@@ -148,13 +153,20 @@ def mutual_information(probs: np.ndarray) -> np.ndarray:
     return np.maximum(mi, 0.0).astype(np.float32)
 
 
+def error_map(probs: np.ndarray) -> np.ndarray:
+    """The mean of a stack ``(N, H, W)``: ``(H, W) float32``. Meant for :class:`AuxiliaryError`, whose one map
+    is the predicted probability that the model is wrong at each pixel (unitless, 0 .. 1)."""
+    return _stack(probs).mean(axis=0).astype(np.float32)
+
+
 _MEASURE_FUNCS = {"variance": variance_map, "entropy": predictive_entropy, "expected_entropy": expected_entropy,
-                  "mutual_information": mutual_information}
+                  "mutual_information": mutual_information, "error": error_map}
 
 
 def pixel_map(probs: np.ndarray, measure: str = "entropy") -> np.ndarray:
     """The pixel uncertainty map ``measure`` (one of :data:`MEASURES`) of a stack ``(N, H, W)``: ``(H, W)
-    float32`` (variance unitless 0 .. 0.25; entropies and mutual information in nats).
+    float32`` (variance unitless 0 .. 0.25; entropies and mutual information in nats; ``"error"``: the
+    auxiliary network's predicted error probability, 0 .. 1, :func:`error_map`).
 
     Raises ValueError for an unknown measure or a bad stack.
 
@@ -475,13 +487,180 @@ class TestTimeAugmentation(SinglePass):
 
 def make_estimator(name: str, **kw) -> SinglePass:
     """An estimator by name (:data:`ESTIMATORS`): ``"single"``, ``"mc_dropout"`` (``n``, ``seed``),
-    ``"ensemble"`` (``members``, ``include_current``) or ``"tta"`` (``flips``, ``scales``).
+    ``"ensemble"`` (``members``, ``include_current``), ``"tta"`` (``flips``, ``scales``) or ``"aux"``
+    (``head``, an :class:`ErrorHead`).
 
     Raises ValueError for an unknown name or bad options, TypeError for options the estimator does not take.
 
     Used by iseg_course.active_learning and benchmarks/active_learning.py.
     """
-    classes = {"single": SinglePass, "mc_dropout": MCDropout, "ensemble": Ensemble, "tta": TestTimeAugmentation}
+    classes = {"single": SinglePass, "mc_dropout": MCDropout, "ensemble": Ensemble, "tta": TestTimeAugmentation,
+               "aux": AuxiliaryError}
     if name not in classes:
         raise ValueError(f"unknown uncertainty estimator {name!r}; expected one of {ESTIMATORS}")
     return classes[name](**kw)
+
+
+# ------------------------------------------------------------------------------------------------ auxiliary network
+class ErrorHead(nn.Module):
+    """The auxiliary network: per pixel, the probability that the click model's mask is wrong there.
+
+    Input ``(B, C + 17, S, S)``: the click model's own input (``C = 6``: RGB, positive and negative click
+    maps, previous mask), its last decoder block's features (``up[-1]``, 16 channels for the course's
+    U-Net) and its output logit; output ``(B, 1, S, S)`` error logits. Three small convolutions (the second
+    dilated, for context); about 10 k parameters. Trained by :func:`train_error_head` with the click model
+    frozen ("beside the model": it never changes the model's answer).
+    """
+
+    def __init__(self, in_channels: int = 6 + 16 + 1, width: int = 32):
+        super().__init__()
+        self.config = {"in_channels": int(in_channels), "width": int(width)}
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(width, width, 3, padding=2, dilation=2), nn.ReLU(inplace=True),
+            nn.Conv2d(width, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def _head_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The click model's input, last decoder features and logit, concatenated (the model in eval mode)."""
+    feats = {}
+    hook = model.up[-1].register_forward_hook(lambda m, a, out: feats.__setitem__("f", out))
+    try:
+        model.eval()
+        logit = model(x)
+    finally:
+        hook.remove()
+    return torch.cat([x, feats["f"], logit], dim=1)
+
+
+class AuxiliaryError(SinglePass):
+    """The auxiliary network as an estimator: a "stack" of one map, the predicted probability that the click
+    model is wrong at each pixel, ``(1, H, W) float32`` in [0, 1] (0 outside a Zoom-In window). Use it with
+    the measure ``"error"`` (:func:`pixel_map`), whose image score (mean) is the expected share of wrong
+    pixels. Same arguments and errors as :class:`SinglePass`; one pass of the model plus the head.
+
+    Args:
+        head: a trained :class:`ErrorHead` (:func:`train_error_head`).
+    """
+
+    name = "aux"
+
+    def __init__(self, head: ErrorHead):
+        if not isinstance(head, ErrorHead):
+            raise TypeError(f"expected an ErrorHead, got {type(head).__name__}")
+        self.head = head
+
+    @torch.no_grad()
+    def __call__(self, segmenter, image: np.ndarray, clicks, prev_mask: np.ndarray | None = None) -> np.ndarray:
+        model, win, x = _network_input(segmenter, image, clicks, prev_mask)
+        with segmenter.cpu_threads():
+            self.head.to(x.device).eval()
+            return _to_probs(win, self.head(_head_input(model, x)))
+
+    def __repr__(self) -> str:
+        return f"AuxiliaryError({self.head.config})"
+
+
+def train_error_head(segmenter, samples, clicks: Sequence[int] = (1, 2, 3), epochs: int = 5, lr: float = 3e-3,
+                     seed: int = 0, progress: bool = True) -> tuple[ErrorHead, list[float]]:
+    """Train an :class:`ErrorHead` beside the frozen click model of ``segmenter``.
+
+    For each sample the RITM robot user clicks ``max(clicks)`` times with the model
+    (:func:`~iseg_course.evaluation.simulate_clicks`); after each number of clicks in ``clicks`` the network
+    input (window, click maps, previous mask, exactly as ``predict`` builds them) is kept with the target
+    "the model's mask is wrong here" (``(p >= 0.5) != gt`` at the image's pixels, ignored pixels and pixels
+    outside a Zoom-In window left out).
+    The head learns it with a class-balanced binary cross-entropy (wrong pixels are rare), computed at the
+    image's resolution; AdamW, ``epochs`` passes in a seeded order.
+
+    Returns ``(head, loss per epoch)``. Raises ValueError for no samples or click counts below 1.
+    Source: the lecture's auxiliary error network; Yoo & Kweon, CVPR 2019 (learning to predict the loss).
+    """
+    from tqdm.auto import tqdm
+
+    from .evaluation import simulate_clicks
+
+    samples = list(samples)
+    if not samples or not clicks or min(clicks) < 1:
+        raise ValueError("expected at least one sample and click counts >= 1")
+    torch.manual_seed(seed)
+    model = _model_of(segmenter)
+    items = []
+    for s in tqdm(samples, desc="robot clicks", disable=not progress, leave=False):
+        run = simulate_clicks(segmenter, s, max(clicks), keep_masks=False)
+        preds = run.session.predictions
+        cl = run.interactions.clicks
+        for k in sorted(set(clicks)):
+            if k > len(cl):
+                continue
+            prev = None if k == 1 else preds[k - 2].probabilities
+            win = segmenter.window(cl[:k], prev)
+            x = segmenter.network_input(win, cl[:k], prev)
+            wrong = (preds[k - 1].probabilities >= 0.5) != s.mask
+            valid = np.ones_like(wrong) if s.ignore is None else ~s.ignore
+            inside = win.uncrop_torch(torch.ones(1, 1, *win.size), fill=0.0)[0, 0].numpy() > 0.5
+            valid = valid & inside  # outside a Zoom-In window the head has nothing to say
+            items.append((x.cpu(), win, torch.from_numpy(wrong & valid).float(), torch.from_numpy(valid).float()))
+    head = ErrorHead(in_channels=items[0][0].shape[1] + model.up[-1][0].out_channels + 1)
+    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
+    rng = np.random.default_rng(seed)
+    losses = []
+    dev = next(model.parameters()).device
+    for _ in tqdm(range(epochs), desc="error head", disable=not progress, leave=False):
+        total = 0.0
+        head.train()
+        for i in rng.permutation(len(items)):
+            x, win, target, valid = items[i]
+            with torch.no_grad():
+                inp = _head_input(model, x.to(dev)).cpu()
+            logits = win.uncrop_torch(head(inp), fill=-20.0)[0, 0]
+            pos = float((target * valid).sum())
+            weight = valid * torch.where(target > 0, 0.5 / max(pos, 1.0), 0.5 / max(float(valid.sum()) - pos, 1.0))
+            loss = (nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).sum()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach())
+        losses.append(round(total / len(items), 4))
+    return head.eval(), losses
+
+
+#: The shipped error head (trained on lesson 07's 90 training cats by ``benchmarks/error_head.py``), relative
+#: to the data folder.
+ERROR_HEAD = "models/cat_error_head.pt"
+_HEAD_FORMAT = "iseg-course-error-head"
+
+
+def save_error_head(head: ErrorHead, path, meta: dict | None = None, overwrite: bool = False) -> None:
+    """Write ``head`` (its configuration, weights and ``meta``) to ``path``; FileExistsError if it exists and
+    not ``overwrite``."""
+    from pathlib import Path
+
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    torch.save({"format": _HEAD_FORMAT, "version": 1, "config": head.config,
+                "state_dict": head.state_dict(), "meta": dict(meta or {})}, path)
+
+
+def load_error_head(path=None) -> tuple[ErrorHead, dict]:
+    """``(head, meta)`` from ``path`` (default: the shipped :data:`ERROR_HEAD`). FileNotFoundError for a
+    missing file, ValueError for a file that is not an error head."""
+    from pathlib import Path
+
+    if path is None:
+        from .data import data_root
+
+        path = data_root() / ERROR_HEAD
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"error head not found: {path} (train one with benchmarks/error_head.py)")
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != _HEAD_FORMAT:
+        raise ValueError(f"{path} is not an error head (expected format {_HEAD_FORMAT!r})")
+    head = ErrorHead(**ckpt["config"])
+    head.load_state_dict(ckpt["state_dict"])
+    return head.eval(), ckpt.get("meta", {})

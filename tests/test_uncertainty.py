@@ -218,3 +218,60 @@ def test_estimators_refuse_bad_input():
         U.make_estimator("bayes")
     with pytest.raises(ValueError, match="flips"):
         U.TestTimeAugmentation(flips=("d",))
+
+
+# ------------------------------------------------------------------------------------------------ auxiliary network
+def test_error_head_trains_beside_the_frozen_model_and_maps_the_error(tmp_path):
+    from iseg_course.data import cat_split, load_samples
+    from iseg_course.models import ClickSegmenter
+    from iseg_course.uncertainty import (AuxiliaryError, ErrorHead, load_error_head, make_estimator, pixel_map,
+                                         save_error_head, train_error_head)
+
+    seg = ClickSegmenter(device="cpu")
+    before = {k: v.clone() for k, v in seg.model.state_dict().items()}
+    head, losses = train_error_head(seg, load_samples(cat_split().train[:3]), clicks=(1, 2), epochs=2, progress=False)
+    assert isinstance(head, ErrorHead) and len(losses) == 2 and all(np.isfinite(losses))
+    assert all(torch.equal(v, seg.model.state_dict()[k]) for k, v in before.items()), "the click model stays frozen"
+    cat = load_samples(cat_split().test[:1])[0]
+    est = make_estimator("aux", head=head)
+    stack = est(seg, cat.image, [Click(cat.image.shape[1] // 2, cat.image.shape[0] // 2, True)])
+    assert isinstance(est, AuxiliaryError) and stack.shape == (1, *cat.mask.shape) and stack.dtype == np.float32
+    assert 0 <= stack.min() and stack.max() <= 1
+    np.testing.assert_array_equal(pixel_map(stack, "error"), stack[0])
+    save_error_head(head, tmp_path / "h.pt", meta={"n": 3})
+    again, meta = load_error_head(tmp_path / "h.pt")
+    assert meta == {"n": 3} and all(torch.equal(a, b) for a, b in zip(again.state_dict().values(),
+                                                                        head.state_dict().values()))
+    with pytest.raises(FileExistsError):
+        save_error_head(head, tmp_path / "h.pt")
+    with pytest.raises(FileNotFoundError):
+        load_error_head(tmp_path / "missing.pt")
+    torch.save({"format": "something else"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not an error head"):
+        load_error_head(tmp_path / "other.pt")
+    with pytest.raises(TypeError, match="ErrorHead"):
+        AuxiliaryError(seg.model)
+
+
+def test_shipped_error_head_ranks_wrong_pixels_above_right_ones():
+    """On test cats (never trained on), the shipped head's error probability is higher on the pixels the model
+    gets wrong than on those it gets right (ROC AUC well above chance; a random head gives about 0.5)."""
+    from scipy.stats import rankdata
+
+    from iseg_course.active_learning import first_click
+    from iseg_course.data import cat_split, load_samples
+    from iseg_course.models import ClickSegmenter
+    from iseg_course.uncertainty import AuxiliaryError, load_error_head
+
+    head, meta = load_error_head()
+    assert meta["pixel_auroc"]["aux"] > meta["pixel_auroc"]["mc_dropout"]
+    seg = ClickSegmenter(device="cpu")
+    aucs = []
+    for cat in load_samples(cat_split().test[:3]):
+        clicks = first_click(cat)
+        err = AuxiliaryError(head)(seg, cat.image, clicks)[0]
+        wrong = (seg.predict(Interactions(clicks)) >= 0.5) != cat.mask
+        valid = np.ones(wrong.shape, bool) if cat.ignore is None else ~cat.ignore
+        r, y = rankdata(err[valid]), wrong[valid]
+        aucs.append((r[y].sum() - y.sum() * (y.sum() + 1) / 2) / (y.sum() * (~y).sum()))
+    assert np.mean(aucs) > 0.7, aucs
