@@ -508,7 +508,7 @@ class ErrorHead(nn.Module):
     Input ``(B, C + 17, S, S)``: the click model's own input (``C = 6``: RGB, positive and negative click
     maps, previous mask), its last decoder block's features (``up[-1]``, 16 channels for the course's
     U-Net) and its output logit; output ``(B, 1, S, S)`` error logits. Three small convolutions (the second
-    dilated, for context); about 10 k parameters. Trained by :func:`train_error_head` with the click model
+    dilated, for context); about 16 k parameters. Trained by :func:`train_error_head` with the click model
     frozen ("beside the model": it never changes the model's answer).
     """
 
