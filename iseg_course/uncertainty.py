@@ -39,7 +39,7 @@ for medical image segmentation" (MICCAI 2019). The fourth is here too: :class:`E
 trained beside the frozen click model to predict, per pixel, where the model is wrong (the lecture's
 error-map head; the image-level cousin is Yoo & Kweon's loss prediction module, "Learning Loss for Active
 Learning", CVPR 2019), trained by :func:`train_error_head` and used through :class:`AuxiliaryError`, whose
-one map is the predicted error probability (measure ``"error"``).
+one map is the head's error score (measure ``"error"``).
 
 All maps are the model's raw probabilities: unlike ``ClickSegmenter.predict``, regions without a positive
 click are *not* removed (``keep_clicked``), so that every sample is the network's own answer.
@@ -155,7 +155,7 @@ def mutual_information(probs: np.ndarray) -> np.ndarray:
 
 def error_map(probs: np.ndarray) -> np.ndarray:
     """The mean of a stack ``(N, H, W)``: ``(H, W) float32``. Meant for :class:`AuxiliaryError`, whose one map
-    is the predicted probability that the model is wrong at each pixel (unitless, 0 .. 1)."""
+    is the auxiliary network's error score at each pixel (unitless, 0 .. 1)."""
     return _stack(probs).mean(axis=0).astype(np.float32)
 
 
@@ -166,7 +166,7 @@ _MEASURE_FUNCS = {"variance": variance_map, "entropy": predictive_entropy, "expe
 def pixel_map(probs: np.ndarray, measure: str = "entropy") -> np.ndarray:
     """The pixel uncertainty map ``measure`` (one of :data:`MEASURES`) of a stack ``(N, H, W)``: ``(H, W)
     float32`` (variance unitless 0 .. 0.25; entropies and mutual information in nats; ``"error"``: the
-    auxiliary network's predicted error probability, 0 .. 1, :func:`error_map`).
+    auxiliary network's error score, 0 .. 1, :func:`error_map`).
 
     Raises ValueError for an unknown measure or a bad stack.
 
@@ -503,7 +503,10 @@ def make_estimator(name: str, **kw) -> SinglePass:
 
 # ------------------------------------------------------------------------------------------------ auxiliary network
 class ErrorHead(nn.Module):
-    """The auxiliary network: per pixel, the probability that the click model's mask is wrong there.
+    """The auxiliary network: per pixel, a score in [0, 1] for "the click model's mask is wrong here".
+
+    Trained with a class-balanced loss (wrong pixels are rare), so the score ranks pixels (higher = more
+    likely wrong) but is not a calibrated probability: it over-states the share of wrong pixels.
 
     Input ``(B, C + 17, S, S)``: the click model's own input (``C = 6``: RGB, positive and negative click
     maps, previous mask), its last decoder block's features (``up[-1]``, 16 channels for the course's
@@ -537,10 +540,10 @@ def _head_input(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 class AuxiliaryError(SinglePass):
-    """The auxiliary network as an estimator: a "stack" of one map, the predicted probability that the click
-    model is wrong at each pixel, ``(1, H, W) float32`` in [0, 1] (0 outside a Zoom-In window). Use it with
-    the measure ``"error"`` (:func:`pixel_map`), whose image score (mean) is the expected share of wrong
-    pixels. Same arguments and errors as :class:`SinglePass`; one pass of the model plus the head.
+    """The auxiliary network as an estimator: a "stack" of one map, the head's error score at each pixel,
+    ``(1, H, W) float32`` in [0, 1] (0 outside a Zoom-In window; see :class:`ErrorHead`: it ranks, it is not
+    calibrated). Use it with the measure ``"error"`` (:func:`pixel_map`), whose image score (mean) is the
+    mean error score. Same arguments and errors as :class:`SinglePass`; one pass of the model plus the head.
 
     Args:
         head: a trained :class:`ErrorHead` (:func:`train_error_head`).
