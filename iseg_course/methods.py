@@ -60,6 +60,9 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("click", "iseg_course.models:cat_click_model",
            "the cat click U-Net of lesson 07 (shipped checkpoint; ISEG_CHECKPOINT for another)",
            frozenset({"click", "mask"}), uses_torch=True, default_workers=1, lesson="07"),
+    Method("cats-al", "iseg_course.models.click:cats_al_model",
+           "the cat click U-Net after lesson 08's active-learning rounds (shipped checkpoint)",
+           frozenset({"click", "mask"}), uses_torch=True, default_workers=1, lesson="08"),
     Method("sam", "iseg_course.models.sam:sam_style_model",
            "the SAM-style model of lesson 10: EfficientNet-Lite0 encoder once per image, prompt encoder + "
            "mask decoder per click (ISEG_SAM_STYLE_CHECKPOINT for another)",

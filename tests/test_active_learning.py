@@ -120,3 +120,29 @@ def test_one_tiny_round_runs_and_counts_clicks(split):
     # fine-tuning changed the model in place
     after = seg.model.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_cats_al_is_the_shipped_active_learning_model_in_the_registry(capsys):
+    from iseg_course import methods
+    from iseg_course.cli import main
+    from iseg_course.data import REPO_ROOT
+    from iseg_course.models import load_checkpoint
+
+    seg = methods.make("cats-al")
+    assert isinstance(seg, ClickSegmenter) and methods.METHODS["cats-al"].accepts == {"click", "mask"}
+    _, meta = load_checkpoint(REPO_ROOT / "data" / "models" / "cat_click_al.pt")
+    record = meta["active_learning"]
+    assert record["config"]["strategy"] in AL.STRATEGIES and len(record["rounds"]) > 1
+    shipped = ClickSegmenter(device="cpu").model.state_dict()
+    assert any(not torch.equal(v, shipped[k]) for k, v in seg.model.state_dict().items()), \
+        "cats-al must hold the fine-tuned weights, not lesson 07's"
+    # the record's labelled cats never include a test cat
+    results = json.loads((REPO_ROOT / "data" / "active_learning.json").read_text())
+    run = next(r for r in results["runs"] if r["config"] == record["config"])
+    chosen = {n for rnd in run["rounds"][1:] for n in rnd["selected"]}
+    split = AL.active_split()
+    assert chosen and chosen <= set(split.pool) and not chosen & set(split.test + split.other)
+    data = REPO_ROOT / "data" / "coco_mval_cats"
+    assert main(["evaluate", "--method", "cats-al", "--images", str(data / "images"), "--masks",
+                 str(data / "masks"), "--limit", "1", "--max-clicks", "2", "--no-progress"]) == 0
+    assert "cats-al" in capsys.readouterr().out

@@ -8,11 +8,11 @@ The click model of the cat working example (lesson 07), in parts:
 * :mod:`iseg_course.models.checkpoint`: the versioned checkpoint file (:func:`save_checkpoint`,
   :func:`load_checkpoint`, :data:`DEFAULT_CHECKPOINT`);
 * :mod:`iseg_course.models.click`: :class:`ClickSegmenter`, the trained model as a Segmenter, and
-  :func:`cat_click_model`, the shipped cat model.
+  :func:`cat_click_model`, the shipped cat model; :func:`cats_al_model`, the same after active learning.
 """
 
 from .checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
-from .click import ClickSegmenter, cat_click_model, clicked_components
+from .click import ClickSegmenter, cat_click_model, cats_al_model, clicked_components
 from .encoding import click_maps, model_input
 from .unet import ClickUNet
 
@@ -21,6 +21,7 @@ __all__ = [
     "ClickSegmenter",
     "ClickUNet",
     "cat_click_model",
+    "cats_al_model",
     "click_maps",
     "clicked_components",
     "load_checkpoint",

@@ -175,6 +175,23 @@ class ClickSegmenter(BaseSegmenter):
         return clicked_components(prob, clicks) if self.keep_clicked else prob
 
 
+#: The cat model after lesson 08's active-learning rounds, relative to the data folder.
+AL_CHECKPOINT = "models/cat_click_al.pt"
+
+
+def cats_al_model() -> ClickSegmenter:
+    """The cat click model after the active-learning rounds of lesson 08 (``data/models/cat_click_al.pt``: the
+    final model of the best run of ``benchmarks/active_learning.py``, whose record is in the checkpoint's
+    meta and in ``data/active_learning.json``), on the best device.
+
+    Used by the methods registry (``iseg-course evaluate --method cats-al``) and lesson 08.
+    Raises FileNotFoundError when the checkpoint is missing.
+    """
+    from ..data import data_root
+
+    return ClickSegmenter(checkpoint=data_root() / AL_CHECKPOINT, device="auto")
+
+
 def cat_click_model() -> ClickSegmenter:
     """The shipped cat click model on the best device: ``iseg-course evaluate --method
     iseg_course.models:cat_click_model``. Set ``ISEG_CHECKPOINT`` to evaluate another checkpoint.
