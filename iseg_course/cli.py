@@ -129,8 +129,10 @@ def _train_sam(args: argparse.Namespace) -> int:
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
                  "seed": args.seed, "click_weight": args.click_weight, "warmup": args.warmup}
     try:
-        config = SamTrainConfig(**{k: v for k, v in overrides.items() if v is not None},
-                                model={"size": args.size} if args.size else {})
+        model_args = {"size": args.size} if args.size else {}
+        if args.fine_clicks:
+            model_args["fine_clicks"] = True
+        config = SamTrainConfig(**{k: v for k, v in overrides.items() if v is not None}, model=model_args)
         folders = training_folders(args.images or [], args.masks or [], with_cats=args.with_cats)
         if args.limit is not None:
             if args.limit < 1:
@@ -164,6 +166,8 @@ def _train_sam(args: argparse.Namespace) -> int:
             print(f"error: --init {args.init} works at {init_model.size} px, the cache at {cache.size} px (--size)",
                   file=sys.stderr)
             return 2
+        if args.fine_clicks:
+            init_model.add_fine_clicks()  # zero-initialised: training starts from the earlier model's masks
     log: list = []
     model, meta = train_sam(cache, config, model=init_model, progress=not args.no_progress, log=log)
     t_train = time.perf_counter() - t0 - t_cache
@@ -381,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--click-weight", type=float, default=None,
                    help="sam: weight of the click term (BCE at the clicked pixels; 0 = SAM's losses only)")
     p.add_argument("--warmup", type=int, default=None, help="sam: warm-up steps of the learning rate")
+    p.add_argument("--fine-clicks", action="store_true",
+                   help="sam: clicks and the previous mask also as maps at the low-resolution mask size "
+                   "(FineClickEncoder; the shipped checkpoint has it); with --init, added to that model")
     p.set_defaults(func=_train)
     for name, help_ in (("assign", "regenerate lessons/ from solutions/"),
                         ("check-lessons", "report lessons out of date with solutions/"),

@@ -124,6 +124,47 @@ def test_backbone_is_frozen_and_left_out_of_checkpoints(model, tmp_path):
             assert torch.equal(v, loaded.state_dict()[k]), k
 
 
+def test_fine_click_maps_put_cones_at_the_clicks_and_the_previous_mask_beside_them():
+    from iseg_course.models.sam.prompt import FineClickEncoder
+
+    enc = FineClickEncoder(16, radius=3.0)
+    coords = torch.tensor([[[101.5, 121.5], [29.5, 41.5], [0.0, 0.0]]])  # input pixels; cell (r, c) centre 4c+1.5
+    labels = torch.tensor([[POSITIVE, NEGATIVE, PAD]])
+    prev = torch.full((1, 1, 64, 64), -20.0)
+    prev[..., 10:20, 10:20] = 20.0
+    maps = enc.maps(coords, labels, prev, 256, (64, 64))
+    assert maps.shape == (1, 4, 64, 64)
+    assert maps[0, 0, 30, 25] == 1.0 and maps[0, 1, 10, 7] == 1.0  # the clicks' own cells
+    assert maps[0, 0, 30, 28] == 0.0 and 0 < maps[0, 0, 30, 27] < 0.5  # 3 cells away: outside the cone
+    assert maps[0, 0, 0, 0] == 0.0 and maps[0, 1].sum() < maps[0, 0].sum() + 1e-3  # padding draws nothing
+    assert maps[0, 2, 15, 15] > 0.99 and maps[0, 2, 40, 40] < 0.01 and bool((maps[0, 3] == 1).all())
+    none = enc.maps(coords, labels, None, 256, (64, 64))
+    assert bool((none[0, 2:] == 0).all())
+    with pytest.raises(ValueError, match="radius"):
+        FineClickEncoder(16, radius=0)
+
+
+def test_fine_click_path_starts_at_zero_and_round_trips_through_a_checkpoint(tmp_path):
+    from iseg_course.models.checkpoint import load_checkpoint, save_checkpoint
+
+    torch.manual_seed(0)
+    m = SamStyleModel(pretrained=False).eval()
+    emb, s4, s8 = torch.randn(1, 128, 16, 16), torch.randn(1, 16, 64, 64), torch.randn(1, 32, 32, 32)
+    coords, labels = torch.tensor([[[100.0, 120.0], [30.0, 40.0]]]), torch.tensor([[POSITIVE, NEGATIVE]])
+    prev = torch.randn(1, 1, 64, 64)
+    with torch.no_grad():
+        before = m.decode(emb, (s4, s8), coords, labels, prev)[0]
+        m.add_fine_clicks().eval()
+        assert m.config["fine_clicks"] is True
+        assert torch.equal(before, m.decode(emb, (s4, s8), coords, labels, prev)[0])  # zero-initialised
+        torch.nn.init.normal_(m.fine_clicks.net[-1].weight)
+        after = m.decode(emb, (s4, s8), coords, labels, prev)[0]
+    assert not torch.equal(before, after)
+    loaded, _ = load_checkpoint(save_checkpoint(tmp_path / "f.pt", m, {}))
+    with torch.no_grad():
+        assert torch.equal(after, loaded.decode(emb, (s4, s8), coords, labels, prev)[0])
+
+
 # ------------------------------------------------------------------------------------------------ segmenter
 @pytest.fixture(scope="module")
 def segmenter(model):
@@ -365,6 +406,17 @@ def test_train_sam_under_torchrun_two_cpu_processes(tmp_path):
     meta = torch.load(tuned, weights_only=True)["meta"]
     assert [ph["config"]["click_weight"] for ph in meta["phases"]] == [saved["meta"]["config"]["click_weight"], 1.0]
     assert meta["init"] == "m.pt" and meta["world_size"] == 1
+    assert "fine_clicks" not in saved["meta"]["config"]["model"] and not torch.load(tuned, weights_only=True)[
+        "config"].get("fine_clicks")
+    # adding the fine click path to a trained model: recorded in its config and trained (weights leave zero)
+    fine = tmp_path / "fine.pt"
+    add = _cli("train", "sam", "--images", str(REPO / "data/grabcut/images"), "--masks", str(REPO / "data/grabcut/masks"),
+               "--limit", "4", "--epochs", "1", "--batch-size", "2", "--cache-dir", str(tmp_path / "cache"),
+               "--init", str(out), "--fine-clicks", "--out", str(fine), "--no-progress", env={"OMP_NUM_THREADS": "1"})
+    assert add.returncode == 0, add.stderr[-2000:]
+    ck = torch.load(fine, weights_only=True)
+    assert ck["config"]["fine_clicks"] is True
+    assert ck["state_dict"]["fine_clicks.net.4.weight"].abs().sum() > 0
     bad = _cli("train", "sam", "--images", str(REPO / "data/grabcut/images"), "--masks", str(REPO / "data/grabcut/masks"),
                "--limit", "4", "--cache-dir", str(tmp_path / "cache"), "--init", str(REPO / "data/models/cat_click_unet.pt"),
                "--out", str(tmp_path / "bad.pt"), "--no-progress")

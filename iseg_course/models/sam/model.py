@@ -25,7 +25,7 @@ from torch import nn
 
 from .decoder import MaskDecoder
 from .encoder import Backbone, Neck
-from .prompt import PromptEncoder
+from .prompt import FineClickEncoder, PromptEncoder
 
 
 class SamStyleModel(nn.Module):
@@ -36,6 +36,8 @@ class SamStyleModel(nn.Module):
             padded); the embedding is ``S/16`` square, the low-resolution masks ``S/4``.
         dim: embedding / token channels ``D``; depth, heads, mlp_dim: the two-way transformer's.
         sigma: the Fourier features' sigma. pretrained: load the ImageNet weights into the backbone.
+        fine_clicks: add a :class:`~.prompt.FineClickEncoder` (clicks and the previous mask as maps at the
+            low-resolution mask size, added to the stride-4 skip) -- not in SAM; the shipped checkpoint has it.
 
     ``config`` holds these arguments (saved in checkpoints). The backbone is frozen (``requires_grad`` off,
     kept in eval mode); :attr:`frozen_prefixes` names its weights, which checkpoints leave out (they come
@@ -45,11 +47,12 @@ class SamStyleModel(nn.Module):
     frozen_prefixes = ("backbone.",)
 
     def __init__(self, size: int = 256, dim: int = 128, depth: int = 2, heads: int = 8, mlp_dim: int = 512,
-                 sigma: float = 1.0, pretrained: bool = True):
+                 sigma: float = 1.0, pretrained: bool = True, fine_clicks: bool = False):
         super().__init__()
         if size % 16:
             raise ValueError(f"expected an input size divisible by 16, got {size}")
-        self.config = dict(size=size, dim=dim, depth=depth, heads=heads, mlp_dim=mlp_dim, sigma=sigma)
+        self.config = dict(size=size, dim=dim, depth=depth, heads=heads, mlp_dim=mlp_dim, sigma=sigma,
+                           fine_clicks=bool(fine_clicks))
         self.size = size
         self.backbone = Backbone(pretrained)
         for p in self.backbone.parameters():
@@ -57,6 +60,16 @@ class SamStyleModel(nn.Module):
         self.neck = Neck(dim)
         self.prompt_encoder = PromptEncoder(dim, (size // 16, size // 16), sigma)
         self.mask_decoder = MaskDecoder(dim, depth, heads, mlp_dim)
+        self.fine_clicks = FineClickEncoder(dim // 8) if fine_clicks else None
+
+    def add_fine_clicks(self) -> "SamStyleModel":
+        """Give a model trained without it a :class:`~.prompt.FineClickEncoder` (zero-initialised: the
+        predictions do not change until it is trained); returns ``self``."""
+        if self.fine_clicks is None:
+            dev = next(self.mask_decoder.parameters()).device
+            self.fine_clicks = FineClickEncoder(self.config["dim"] // 8).to(dev)
+            self.config["fine_clicks"] = True
+        return self
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -82,6 +95,9 @@ class SamStyleModel(nn.Module):
         ``(B, 1, S/4, S/4)`` (the previous low-resolution logits) or None.
         """
         sparse, dense = self.prompt_encoder(coords, labels, mask_logits, self.size)
+        if self.fine_clicks is not None:
+            s4, s8 = skips
+            skips = (s4 + self.fine_clicks(coords, labels, mask_logits, self.size, tuple(s4.shape[-2:])), s8)
         return self.mask_decoder(embedding, self.prompt_encoder.image_pe(), sparse, dense, skips, multimask)
 
     def forward(self, images, coords, labels, mask_logits=None, multimask=False):

@@ -109,3 +109,62 @@ class PromptEncoder(nn.Module):
         else:
             dense = self.mask_downscaling(mask_logits)
         return sparse, dense
+
+
+class FineClickEncoder(nn.Module):
+    """Clicks and the previous mask drawn at the low-resolution mask size -> features for the decoder's last
+    upsampling stage (an addition to SAM, off by default: ``SamStyleModel(fine_clicks=True)``).
+
+    SAM sees a click only as a token and the previous mask only at the embedding's 16 x 16 cells, so a
+    correction cannot be finer than a cell and the previous mask's fine boundary is re-predicted from scratch
+    every round. Click models encode clicks as maps at the image's resolution instead (disks: Xu et al., CVPR
+    2016 used distance maps; Sofiiuk et al., "Reviving Iterative Training with Mask Guidance for Interactive
+    Segmentation" (RITM), ICIP 2022, disks plus the previous mask). This module draws four ``h x w`` maps --
+    positive clicks, negative clicks (cones ``max(0, 1 - d / radius)``, ``d`` in low-resolution pixels), the
+    previous mask's probability and a has-a-previous-mask flag -- and maps them by three small convolutions
+    to ``out_channels`` features that :meth:`SamStyleModel.decode <.model.SamStyleModel.decode>` adds to the
+    stride-4 skip. The last convolution starts at zero, so a trained model gains the path without changing.
+
+    Args:
+        out_channels: the stride-4 skip's channels (``D/8``). radius: cone radius in low-resolution pixels
+            (4 input pixels each). hidden: channels of the hidden convolutions.
+
+    ``forward(coords, labels, mask_logits, input_size, hw)``: coords ``(B, N, 2)`` float ``(x, y)`` input
+    pixels; labels ``(B, N)`` long (only POSITIVE / NEGATIVE draw); mask_logits ``(B, 1, h, w)`` or None;
+    ``hw`` the map size -> ``(B, out_channels, h, w)``. :meth:`maps` returns the ``(B, 4, h, w)`` input maps.
+    """
+
+    def __init__(self, out_channels: int = 16, radius: float = 3.0, hidden: int = 16):
+        super().__init__()
+        if not radius > 0:
+            raise ValueError(f"expected radius > 0, got {radius}")
+        self.radius = float(radius)
+        self.net = nn.Sequential(nn.Conv2d(4, hidden, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(hidden, out_channels, 1))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def maps(self, coords: torch.Tensor, labels: torch.Tensor, mask_logits: torch.Tensor | None,
+             input_size: int, hw: tuple[int, int]) -> torch.Tensor:
+        h, w = hw
+        b = coords.shape[0]
+        cell = input_size / w  # input pixels per map pixel
+        dev = coords.device
+        ys = (torch.arange(h, device=dev, dtype=coords.dtype) + 0.5) * cell - 0.5
+        xs = (torch.arange(w, device=dev, dtype=coords.dtype) + 0.5) * cell - 0.5
+        dy = (ys.view(1, 1, h, 1) - coords[..., 1].view(b, -1, 1, 1)) / cell
+        dx = (xs.view(1, 1, 1, w) - coords[..., 0].view(b, -1, 1, 1)) / cell
+        cone = (1 - torch.sqrt(dx * dx + dy * dy) / self.radius).clamp(min=0)  # (B, N, h, w)
+        out = []
+        for kind in (POSITIVE, NEGATIVE):
+            keep = (labels == kind).to(cone.dtype).view(b, -1, 1, 1)
+            out.append((cone * keep).amax(1) if cone.shape[1] else cone.new_zeros(b, h, w))
+        if mask_logits is None:
+            prev, flag = cone.new_zeros(b, h, w), cone.new_zeros(b, h, w)
+        else:
+            prev, flag = torch.sigmoid(mask_logits[:, 0]), cone.new_ones(b, h, w)
+        return torch.stack([*out, prev, flag], dim=1)
+
+    def forward(self, coords, labels, mask_logits, input_size: int, hw: tuple[int, int]) -> torch.Tensor:
+        return self.net(self.maps(coords, labels, mask_logits, input_size, hw))
