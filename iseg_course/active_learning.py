@@ -42,7 +42,8 @@ from .robot import Robot, ritm_click
 from .uncertainty import MEASURES, REDUCTIONS, image_score, make_estimator, pixel_map
 
 __all__ = ["STRATEGIES", "FIRST_CLICKS", "ActiveSplit", "active_split", "ALConfig", "first_click", "score_pool",
-           "select_top", "select_random", "annotate_with_robot", "fine_tune", "evaluate_tests", "run_round", "run"]
+           "select_top", "select_random", "annotate_with_robot", "fine_tune", "evaluate_tests", "run_round", "run",
+           "SUGGESTIONS", "uncertain_pixel", "suggestion_session"]
 
 #: Selection strategies of :class:`ALConfig`: the uncertainty estimators, and random selection (the baseline).
 STRATEGIES = ("mc_dropout", "tta", "single", "ensemble", "random")
@@ -458,3 +459,98 @@ def run(config: ALConfig | None = None, *, segmenter=None, labelled: Sequence[Sa
         out["rounds"].append(record)
     out["total_seconds"] = round(time.perf_counter() - t_start, 1)
     return out
+
+
+# ------------------------------------------------------------------------------------------------ suggestions
+#: Where :func:`suggestion_session` puts each corrective click: the RITM robot (the deepest error, which needs
+#: the ground truth to find), the most uncertain pixel of the model (no ground truth needed to find it), or a
+#: uniformly random pixel of the image.
+SUGGESTIONS = ("robot", "uncertainty", "random")
+
+
+def uncertain_pixel(uncertainty: np.ndarray, clicked: Sequence[Click] = (), ignore: np.ndarray | None = None,
+                    min_distance: float = 5.0) -> tuple[int, int]:
+    """``(x, y)`` of the most uncertain pixel that is at least ``min_distance`` pixels from every earlier click
+    and not ignored (the first such pixel in row-major order on ties).
+
+    uncertainty: ``(H, W)`` float (e.g. :func:`iseg_course.uncertainty.pixel_map`); clicked: earlier Clicks;
+    ignore: ``(H, W)`` bool or None. Raises ValueError for a map that is not 2-D or when every pixel is
+    excluded.
+    """
+    u = np.asarray(uncertainty, dtype=np.float64)
+    if u.ndim != 2:
+        raise ValueError(f"expected an (H, W) uncertainty map, got shape {u.shape}")
+    allowed = np.ones(u.shape, bool) if ignore is None else ~np.asarray(ignore, bool)
+    if clicked:
+        yy, xx = np.mgrid[:u.shape[0], :u.shape[1]]
+        for c in clicked:
+            allowed &= (xx - c.x) ** 2 + (yy - c.y) ** 2 >= min_distance ** 2
+    if not allowed.any():
+        raise ValueError("no pixel left to suggest: every pixel is ignored or near an earlier click")
+    i = int(np.argmax(np.where(allowed, u, -np.inf)))
+    return i % u.shape[1], i // u.shape[1]
+
+
+def suggestion_session(segmenter, sample: Sample, suggest: str = "uncertainty", estimator=None,
+                       max_clicks: int = 20, target: float = 0.90, seed: int = 0) -> list[float]:
+    """One interactive session in which the *system* proposes where to click and a perfect user only says
+    "object" or "background" there (the label is read from the ground truth): the IoU after each click.
+
+    The first click is the same for every ``suggest`` (the RITM robot's: the object pixel farthest from its
+    border), so the strategies differ only in the corrections. Then, per click: ``"robot"`` -- the RITM
+    robot's click (:func:`iseg_course.robot.ritm_click`, which needs the ground truth to find the error);
+    ``"uncertainty"`` -- :func:`uncertain_pixel` of the predictive entropy of ``estimator`` (default
+    :class:`~iseg_course.uncertainty.MCDropout` with 10 samples) for the current clicks and previous
+    prediction, i.e. "you could click here" found without the ground truth; ``"random"`` -- a uniformly random
+    non-ignored pixel (``seed``). Each prediction's probabilities are fed back as ``prev_mask``. The session stops once the
+    IoU reaches ``target`` (later entries repeat the last IoU, as in lesson 06's early-stopped curves) or after
+    ``max_clicks``.
+
+    segmenter: a :class:`~iseg_course.models.ClickSegmenter` (``estimator`` runs its network; ``"robot"`` and
+    ``"random"`` take any Segmenter). Returns
+    ``list[float]`` of length ``max_clicks``. Raises ValueError for an unknown ``suggest``, ``max_clicks < 1``
+    or an empty mask.
+
+    Beyond the lecture (issue "active learning"): uncertainty used *inside* one image, as a click suggestion,
+    after the suggestive-annotation idea of Yang et al., "Suggestive Annotation", MICCAI 2017.
+    """
+    from .interactions import Interactions
+    from .metrics import iou
+    from .uncertainty import MCDropout
+
+    if suggest not in SUGGESTIONS:
+        raise ValueError(f"unknown suggestion {suggest!r}; expected one of {SUGGESTIONS}")
+    if max_clicks < 1:
+        raise ValueError(f"expected max_clicks >= 1, got {max_clicks}")
+    gt = np.asarray(sample.mask) > 0
+    ignore = None if sample.ignore is None else np.asarray(sample.ignore, bool)
+    if not (gt & (True if ignore is None else ~ignore)).any():
+        raise ValueError(f"sample {sample.name!r} has an empty mask")
+    estimator = estimator or MCDropout(10, seed=seed)
+    rng = np.random.default_rng(seed)
+    segmenter.set_image(sample.image)
+    clicks: list[Click] = []
+    probs = None  # the previous prediction's (H, W) object probabilities
+    ious: list[float] = []
+    while len(ious) < max_clicks:
+        pred_mask = np.zeros_like(gt) if probs is None else probs >= 0.5
+        if not clicks or suggest == "robot":
+            c = ritm_click(gt, pred_mask, ignore, clicks)
+            if c is None:
+                break
+        else:
+            if suggest == "uncertainty":
+                stack = estimator(segmenter, sample.image, clicks, probs)
+                x, y = uncertain_pixel(pixel_map(stack, "entropy"), clicks, ignore)
+            else:
+                free = np.flatnonzero(np.ones(gt.shape, bool) if ignore is None else ~ignore)
+                i = int(free[rng.integers(len(free))])
+                x, y = i % gt.shape[1], i // gt.shape[1]
+            c = Click(x, y, bool(gt[y, x]))
+        clicks.append(c)
+        out = segmenter.predict(Interactions(list(clicks)), prev_mask=probs)
+        probs = np.asarray(getattr(out, "probabilities", out))
+        ious.append(float(iou(probs >= 0.5, gt, ignore)))
+        if ious[-1] >= target:
+            break
+    return ious + [ious[-1]] * (max_clicks - len(ious))

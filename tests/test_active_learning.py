@@ -146,3 +146,62 @@ def test_cats_al_is_the_shipped_active_learning_model_in_the_registry(capsys):
     assert main(["evaluate", "--method", "cats-al", "--images", str(data / "images"), "--masks",
                  str(data / "masks"), "--limit", "1", "--max-clicks", "2", "--no-progress"]) == 0
     assert "cats-al" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------ suggestions
+def test_uncertain_pixel_takes_the_maximum_away_from_clicks_and_ignored_pixels():
+    from iseg_course.interactions import Click
+
+    u = np.zeros((6, 8))
+    u[2, 5], u[4, 1], u[0, 7] = 0.9, 0.7, 0.5
+    assert AL.uncertain_pixel(u) == (5, 2)
+    assert AL.uncertain_pixel(u, [Click(5, 3, True)], min_distance=2.0) == (1, 4)  # (5, 2) is 1 px from the click
+    ignore = np.zeros((6, 8), bool)
+    ignore[4, 1] = True
+    assert AL.uncertain_pixel(u, [Click(5, 3, True)], ignore, min_distance=2.0) == (7, 0)
+    assert AL.uncertain_pixel(np.zeros((2, 3))) == (0, 0)  # ties: the first pixel in row-major order
+    with pytest.raises(ValueError, match=r"\(H, W\)"):
+        AL.uncertain_pixel(np.zeros((2, 3, 1)))
+    with pytest.raises(ValueError, match="no pixel left"):
+        AL.uncertain_pixel(u, ignore=np.ones((6, 8), bool))
+
+
+def test_suggestion_session_robot_rule_is_the_noc_protocol_and_uncertainty_clicks_its_peak(shipped):
+    from iseg_course.data import cat_split
+
+    cat = load_samples(cat_split().test[1:2])[0]
+    robot = AL.suggestion_session(shipped, cat, "robot", max_clicks=8)
+    res = evaluate(shipped, [cat], max_clicks=8, stop_at=0.90, progress=False)
+    assert metrics.noc(robot, 0.90, 8) == metrics.noc(res.ious[cat.name], 0.90, 8)
+    np.testing.assert_allclose(robot[0], res.ious[cat.name][0], atol=1e-6)
+    assert len(robot) == 8
+
+    gt = cat.mask > 0
+    ys, xs = np.nonzero(~gt)
+    peak = (int(xs[len(xs) // 2]), int(ys[len(ys) // 2]))  # a background pixel
+    seen = []
+
+    def estimator(segmenter, image, clicks, prev_mask):  # a fake MC-dropout stack: all uncertainty at `peak`
+        seen.append(list(clicks))
+        stack = np.full((2, *gt.shape), 0.99, np.float32)
+        stack[:, peak[1], peak[0]] = [0.0, 1.0]
+        return stack
+
+    AL.suggestion_session(shipped, cat, "uncertainty", estimator=estimator, max_clicks=2, target=1.01)
+    assert len(seen) == 1 and len(seen[0]) == 1  # asked once, after the robot's first click
+    # the second click went to the peak, labelled background from the ground truth: rerun and read it back
+    clicks = []
+    orig = shipped.predict
+
+    def spy(interactions, prev_mask=None, **kw):
+        clicks[:] = list(interactions.clicks)
+        return orig(interactions, prev_mask=prev_mask, **kw)
+
+    shipped.predict = spy
+    try:
+        AL.suggestion_session(shipped, cat, "uncertainty", estimator=estimator, max_clicks=2, target=1.01)
+    finally:
+        del shipped.predict
+    assert (clicks[1].x, clicks[1].y, clicks[1].positive) == (peak[0], peak[1], False)
+    with pytest.raises(ValueError, match="unknown suggestion"):
+        AL.suggestion_session(shipped, cat, "nearest")
