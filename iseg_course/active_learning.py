@@ -516,16 +516,16 @@ def suggestion_session(segmenter, sample: Sample, suggest: str = "uncertainty", 
     """
     from .interactions import Interactions
     from .metrics import iou
+    from .segmenter import as_prediction, check_ground_truth
     from .uncertainty import MCDropout
 
     if suggest not in SUGGESTIONS:
         raise ValueError(f"unknown suggestion {suggest!r}; expected one of {SUGGESTIONS}")
     if max_clicks < 1:
         raise ValueError(f"expected max_clicks >= 1, got {max_clicks}")
-    gt = np.asarray(sample.mask) > 0
-    ignore = None if sample.ignore is None else np.asarray(sample.ignore, bool)
-    if not (gt & (True if ignore is None else ~ignore)).any():
-        raise ValueError(f"sample {sample.name!r} has an empty mask")
+    gt, valid = check_ground_truth(sample.mask, sample.ignore)
+    ignore = ~valid
+    free = np.flatnonzero(valid)  # the pixels the random rule draws from
     estimator = estimator or MCDropout(10, seed=seed)
     rng = np.random.default_rng(seed)
     segmenter.set_image(sample.image)
@@ -543,13 +543,12 @@ def suggestion_session(segmenter, sample: Sample, suggest: str = "uncertainty", 
                 stack = estimator(segmenter, sample.image, clicks, probs)
                 x, y = uncertain_pixel(pixel_map(stack, "entropy"), clicks, ignore)
             else:
-                free = np.flatnonzero(np.ones(gt.shape, bool) if ignore is None else ~ignore)
                 i = int(free[rng.integers(len(free))])
                 x, y = i % gt.shape[1], i // gt.shape[1]
             c = Click(x, y, bool(gt[y, x]))
         clicks.append(c)
         out = segmenter.predict(Interactions(list(clicks)), prev_mask=probs)
-        probs = np.asarray(getattr(out, "probabilities", out))
+        probs = as_prediction(out).probabilities
         ious.append(float(iou(probs >= 0.5, gt, ignore)))
         if ious[-1] >= target:
             break
