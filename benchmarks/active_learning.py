@@ -15,6 +15,12 @@ Two parts, either or both:
   and the COCO_MVal cats. ``summary`` gives, per strategy and round, mean and standard deviation over the
   seeds of each test set's NoC@90 and IoU@1 and of the clicks spent so far.
 
+``--task refinement`` runs the lecture's second use instead: the pool's labels exist, nothing is annotated
+(no clicks are spent), and each round fine-tunes on the cats a strategy picks -- ``hard`` (hard-sample
+mining: the pool's current NoC, highest first), an uncertainty estimator, or ``random`` -- so the curves
+compare test NoC@90 against images added. ``--merge A.json B.json ...`` joins the runs of earlier outputs
+(e.g. two processes run side by side, one per core) into one JSON with one summary.
+
 ``--out PATH`` writes the JSON (refused if PATH exists, unless ``--overwrite``); ``--checkpoint-dir DIR``
 saves each run's final model as ``DIR/al_<strategy>_seed<k>.pt``.
 
@@ -27,6 +33,15 @@ Full run (the issue's experiment: 10 rounds of 50 = 500 added cats, 2 seeds)::
 
     .venv/bin/python benchmarks/active_learning.py --strategies mc_dropout random --seeds 0 1 \\
         --device auto --out data/active_learning.json --checkpoint-dir runs/al
+
+Refinement run (the shipped ``data/active_learning_refinement.json``: two processes, one per core)::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/active_learning.py --task refinement --strategies hard random \
+        --seeds 0 --rounds 3 --out /tmp/refine_s0.json &
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/active_learning.py --task refinement --strategies hard random \
+        --seeds 1 --rounds 3 --out /tmp/refine_s1.json
+    .venv/bin/python benchmarks/active_learning.py --merge /tmp/refine_s0.json /tmp/refine_s1.json \
+        --out data/active_learning_refinement.json
 
 Not part of the test suite.
 """
@@ -81,10 +96,17 @@ def bench_scoring(n_images: int, warmup: int = 3, device: str = "cpu") -> dict:
 
 
 def _summary(runs: list[dict]) -> dict:
-    """strategy -> list over rounds of mean/std over seeds (clicks so far, images added, NoC@90, IoU@1)."""
+    """strategy -> list over rounds of mean/std over seeds (clicks so far, images added, NoC@90, IoU@1).
+
+    Runs of both tasks in one list are keyed ``"refinement/<strategy>"`` for the refinement runs."""
+    def group_of(r: dict) -> str:
+        task = r["config"].get("task", "annotation")
+        tasks = {x["config"].get("task", "annotation") for x in runs}
+        return r["config"]["strategy"] if len(tasks) == 1 else f"{task}/{r['config']['strategy']}"
+
     out: dict[str, list] = {}
-    for strategy in dict.fromkeys(r["config"]["strategy"] for r in runs):
-        group = [r for r in runs if r["config"]["strategy"] == strategy]
+    for strategy in dict.fromkeys(group_of(r) for r in runs):
+        group = [r for r in runs if group_of(r) == strategy]
         n_rounds = min(len(r["rounds"]) for r in group)
         rows = []
         for i in range(n_rounds):
@@ -105,8 +127,12 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--timing", action="store_true", help="time scoring per image per estimator")
     ap.add_argument("--timing-images", type=int, default=30)
-    ap.add_argument("--strategies", nargs="*", default=[], choices=AL.STRATEGIES[:-2] + ("random",),
-                    help="strategies to run (none: timing only)")
+    ap.add_argument("--strategies", nargs="*", default=[],
+                    choices=[x for x in AL.STRATEGIES if x != "ensemble"],
+                    help="strategies to run (none: timing only); 'hard' needs --task refinement")
+    ap.add_argument("--task", default="annotation", choices=AL.TASKS)
+    ap.add_argument("--merge", nargs="+", type=Path, default=None,
+                    help="join the runs of these earlier outputs into one JSON (runs nothing)")
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--per-round", type=int, default=50)
@@ -125,16 +151,26 @@ def main(argv=None) -> dict:
     args = ap.parse_args(argv)
     if args.out is not None and args.out.exists() and not args.overwrite:
         ap.error(f"{args.out} exists; pass --overwrite to replace it")
+    if "hard" in args.strategies and args.task != "refinement":
+        ap.error("strategy 'hard' ranks the pool by its NoC, which needs labels: pass --task refinement")
 
     result: dict = {"benchmark": "active_learning", "machine": machine_info(),
                     "omp_num_threads": os.environ.get("OMP_NUM_THREADS"), "torch": torch.__version__}
     t_start = time.perf_counter()
+    if args.merge:
+        parts = [json.loads(p.read_text()) for p in args.merge]
+        runs = [r for part in parts for r in part.get("runs", [])]
+        if not runs:
+            ap.error("the files given to --merge hold no runs")
+        result.update(merged_from=[str(p) for p in args.merge], runs=runs, summary=_summary(runs),
+                      wall_seconds_each=[part.get("total_seconds") for part in parts])
+        args.strategies = []
     if args.timing:
         result["scoring"] = bench_scoring(args.timing_images, device=args.device)
     runs = []
     for strategy in args.strategies:
         for seed in args.seeds:
-            config = AL.ALConfig(strategy=strategy, measure=args.measure, reduce=args.reduce,
+            config = AL.ALConfig(strategy=strategy, task=args.task, measure=args.measure, reduce=args.reduce,
                                  per_round=args.per_round, rounds=args.rounds, epochs=args.epochs, lr=args.lr,
                                  replay=None if args.replay < 0 else args.replay, seed=seed,
                                  pool_limit=args.pool_limit, test_limit=args.test_limit, device=args.device)
@@ -144,7 +180,8 @@ def main(argv=None) -> dict:
             if args.checkpoint_dir is not None:
                 meta = {**seg.meta, "active_learning": {"config": run["config"], "rounds": [
                     {k: r[k] for k in ("round", "labelled", "added", "clicks_total", "test")} for r in run["rounds"]]}}
-                save_checkpoint(args.checkpoint_dir / f"al_{strategy}_seed{seed}.pt", seg.model, meta,
+                prefix = "al" if args.task == "annotation" else "refine"
+                save_checkpoint(args.checkpoint_dir / f"{prefix}_{strategy}_seed{seed}.pt", seg.model, meta,
                                 overwrite=args.overwrite)
     if runs:
         result["runs"] = runs

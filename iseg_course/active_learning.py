@@ -1,4 +1,4 @@
-"""Active learning for data annotation: the application phase of the lecture's cat example (for the active-learning lesson).
+"""Active learning for data annotation and for model refinement: the application phase of the lecture's cat example (for the active-learning lesson).
 
 The lecture's loop: a model trained on a few labelled images scores every unlabelled image by its
 uncertainty, the top ``N`` (the lecture: 50) go to the annotator, who labels them interactively with
@@ -21,6 +21,12 @@ image centre by default: no annotator has looked at a pool image yet), and the m
 selected cats' ground-truth masks -- the robot's clicks measure what the annotation costs; the finished
 annotation is taken to be the ground truth (a person would fix the last few percent with a brush).
 
+The lecture's second use, **active learning for model refinement** (``ALConfig(task="refinement")``): the
+labels exist already, and each round fine-tunes on the most informative images (an uncertainty strategy) or
+the hardest ones -- **hard-sample mining** by the current model's NoC (strategy ``"hard"``,
+:func:`hardness`) -- instead of random ones. Nothing is annotated, so no clicks are spent; what is compared
+is the test NoC after the same number of added training images.
+
 References: the lecture's active-learning slides after Budd, Robinson & Kainz, "A survey on active learning
 and human-in-the-loop deep learning for medical image analysis" (Medical Image Analysis 71, 2021);
 uncertainty estimates for segmentation compared by Jungo & Reyes, "Assessing reliability and challenges of
@@ -41,12 +47,16 @@ from .interactions import Click
 from .robot import Robot, ritm_click
 from .uncertainty import MEASURES, REDUCTIONS, image_score, make_estimator, pixel_map
 
-__all__ = ["STRATEGIES", "FIRST_CLICKS", "ActiveSplit", "active_split", "ALConfig", "first_click", "score_pool",
-           "select_top", "select_random", "annotate_with_robot", "fine_tune", "evaluate_tests", "run_round", "run",
+__all__ = ["STRATEGIES", "TASKS", "FIRST_CLICKS", "ActiveSplit", "active_split", "ALConfig", "first_click", "score_pool",
+           "select_top", "select_random", "hardness", "annotate_with_robot", "fine_tune", "evaluate_tests", "run_round", "run",
            "SUGGESTIONS", "uncertain_pixel", "suggestion_session"]
 
-#: Selection strategies of :class:`ALConfig`: the uncertainty estimators, and random selection (the baseline).
-STRATEGIES = ("mc_dropout", "tta", "single", "ensemble", "random")
+#: Selection strategies of :class:`ALConfig`: the uncertainty estimators, random selection (the baseline), and
+#: hard-sample mining by the current NoC (``"hard"``: reads the pool's labels, so only for model refinement).
+STRATEGIES = ("mc_dropout", "tta", "single", "ensemble", "random", "hard")
+#: What the loop is for: ``"annotation"`` (the pool is unlabelled; the robot annotator's clicks are the cost) or
+#: ``"refinement"`` (the pool is labelled; each round only chooses what to fine-tune on).
+TASKS = ("annotation", "refinement")
 #: GT-free clicks :func:`first_click` places on an unlabelled image (``"robot"`` reads the ground truth).
 FIRST_CLICKS = ("centre", "none", "robot")
 
@@ -196,21 +206,28 @@ def select_random(n_pool: int, n: int, seed: int = 0) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------------ annotation
-def annotate_with_robot(segmenter, samples: Sequence[Sample], target: float = 0.90, max_clicks: int = 20,
-                        robot: Robot = ritm_click, progress: bool = True) -> list[int]:
-    """Clicks the robot annotator spends on each sample with the current model: ``list[int]``, each in
-    ``1..max_clicks``, in the samples' order.
+def hardness(segmenter, samples: Sequence[Sample], target: float = 0.90, max_clicks: int = 20,
+             robot: Robot = ritm_click, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """How hard each sample is for the current model: its NoC and the best IoU it reaches.
 
     The NoC protocol of :func:`iseg_course.evaluation.evaluate` on these samples: the robot (by default the
     RITM clicker: the deepest error wins, clicked at its pixel farthest from the error's border) corrects
-    the current prediction, the previous prediction is fed back, and the annotator stops once the IoU reaches
-    ``target`` (``stop_at=target``); the cost is ``metrics.noc(ious, target, max_clicks)``, i.e.
-    ``max_clicks`` for an image that never reaches the target (the annotator gave up and used the budget).
+    the current prediction, the previous prediction is fed back, and the session stops once the IoU reaches
+    ``target`` (``stop_at=target``). Reads the samples' ground truth.
+
+    Returns ``(noc, best_iou)``: ``(len(samples),) int64`` clicks, each ``metrics.noc(ious, target,
+    max_clicks)`` in ``1..max_clicks`` (``max_clicks`` for a sample that never reaches the target), and
+    ``(len(samples),) float64`` the highest IoU of the session. Hard-sample mining ranks by
+    ``noc + (1 - best_iou)``: the NoC first, and among samples with equal NoC (e.g. every failure at 20) the
+    one that stayed farthest from the target.
 
     Raises ValueError for an empty list, ``target`` outside ``(0, 1]``, ``max_clicks < 1`` or a sample the
     loop cannot score (an empty mask; the message names it).
 
-    Used by :func:`run_round`.
+    Hard-sample mining in this form is online hard-example mining (Shrivastava, Gupta & Girshick, "Training
+    region-based object detectors with online hard example mining", CVPR 2016) with the interactive
+    measure of difficulty, the clicks a user would need. Used by :func:`run_round` and
+    :func:`annotate_with_robot`.
     """
     from . import metrics
     from .evaluation import evaluate
@@ -219,10 +236,29 @@ def annotate_with_robot(segmenter, samples: Sequence[Sample], target: float = 0.
         raise ValueError(f"expected target in (0, 1], got {target}")
     samples = list(samples)
     if not samples:
-        raise ValueError("no samples to annotate")
+        raise ValueError("no samples to score")
     res = evaluate(segmenter, samples, robot=robot, max_clicks=max_clicks, targets=(target,), stop_at=target,
                    progress=progress, method="annotator", dataset_name="selected")
-    return [metrics.noc(res.ious[s.name], target, max_clicks) for s in samples]
+    noc = np.array([metrics.noc(res.ious[s.name], target, max_clicks) for s in samples], np.int64)
+    best = np.array([float(np.max(res.ious[s.name])) for s in samples], np.float64)
+    return noc, best
+
+
+def annotate_with_robot(segmenter, samples: Sequence[Sample], target: float = 0.90, max_clicks: int = 20,
+                        robot: Robot = ritm_click, progress: bool = True) -> list[int]:
+    """Clicks the robot annotator spends on each sample with the current model: ``list[int]``, each in
+    ``1..max_clicks``, in the samples' order.
+
+    The NoC of :func:`hardness`: the annotator stops once the IoU reaches ``target``, and an image that
+    never reaches it costs ``max_clicks`` (the annotator gave up and used the budget).
+
+    Raises what :func:`hardness` raises.
+
+    Used by :func:`run_round`.
+    """
+    if not list(samples):
+        raise ValueError("no samples to annotate")
+    return [int(c) for c in hardness(segmenter, samples, target, max_clicks, robot, progress)[0]]
 
 
 # ------------------------------------------------------------------------------------------------ training
@@ -278,8 +314,10 @@ class ALConfig:
 
     Attributes:
         strategy: one of :data:`STRATEGIES`: an uncertainty estimator (``"mc_dropout"``, ``"tta"``,
-            ``"single"``: one pass, predictive entropy; ``"ensemble"`` needs ``run(..., estimator=)``) or
-            ``"random"`` (the baseline).
+            ``"single"``: one pass, predictive entropy; ``"ensemble"`` needs ``run(..., estimator=)``),
+            ``"random"`` (the baseline) or ``"hard"`` (hard-sample mining by :func:`hardness`; refinement only).
+        task: one of :data:`TASKS`: ``"annotation"`` (the robot annotates what is selected and its clicks are
+            counted) or ``"refinement"`` (labels exist: nothing is annotated, no clicks are spent).
         measure, reduce, k: the pixel map and image score (:func:`score_pool`).
         mc_samples: N of MC dropout.
         first: the click the pool is scored with (:func:`first_click`).
@@ -297,12 +335,14 @@ class ALConfig:
             ``test_limit`` of each test set.
         device: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"``.
 
-    Raises ValueError for an unknown strategy or counts below 1.
+    Raises ValueError for an unknown strategy or task, ``"hard"`` with ``task="annotation"`` (an unlabelled
+    pool has no NoC to mine), or counts below 1.
 
     Used by benchmarks/active_learning.py.
     """
 
     strategy: str = "mc_dropout"
+    task: str = "annotation"
     measure: str = "entropy"
     reduce: str = "mean"
     k: float = 0.05
@@ -326,6 +366,11 @@ class ALConfig:
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; expected one of {STRATEGIES}")
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {TASKS}")
+        if self.strategy == "hard" and self.task != "refinement":
+            raise ValueError("strategy 'hard' ranks the pool by its NoC, which needs the pool's labels: "
+                             "use it with task='refinement', not 'annotation'")
         for name in ("per_round", "rounds", "max_clicks", "epochs", "mc_samples", "train_batch_size",
                      "train_clicks"):
             if int(getattr(self, name)) < 1:
@@ -350,12 +395,15 @@ def run_round(segmenter, labelled: list[Sample], pool: list[Sample], config: ALC
               estimator=None, progress: bool = True) -> tuple[dict, list[Sample], list[Sample]]:
     """One round of the loop: score the pool, select ``per_round``, annotate with the robot, fine-tune.
 
-    The model of ``segmenter`` is fine-tuned in place. Seeds: ``config.seed * 1000 + round_index`` for the
-    selection, the MC dropout masks, the replay draw and the training.
+    With ``config.task == "refinement"`` nothing is annotated (the labels exist, no clicks are spent), and
+    strategy ``"hard"`` scores the pool by :func:`hardness` with the current model (``noc + (1 - best
+    IoU)``, highest first). The model of ``segmenter`` is fine-tuned in place. Seeds: ``config.seed * 1000
+    + round_index`` for the selection, the MC dropout masks, the replay draw and the training.
 
     Returns ``(record, labelled, pool)``: the round's record (``selected`` names, ``clicks`` per selected
-    image, ``clicks_spent``, seconds of each step) and the new labelled set and pool (selected images
-    moved from one to the other). Raises ValueError for an empty pool.
+    image and ``clicks_spent`` -- empty and 0 in refinement --, ``noc_before`` per selected image for
+    ``"hard"``, seconds of each step) and the new labelled set and pool (selected images moved from one to
+    the other). Raises ValueError for an empty pool.
 
     Used by :func:`run`.
     """
@@ -365,15 +413,22 @@ def run_round(segmenter, labelled: list[Sample], pool: list[Sample], config: ALC
         raise ValueError("the pool is empty")
     seed = int(config.seed) * 1000 + int(round_index)
     t0 = time.perf_counter()
+    noc_before = None
     if config.strategy == "random":
         idx = select_random(len(pool), config.per_round, seed)
+    elif config.strategy == "hard":
+        noc_before, best = hardness(segmenter, pool, config.target, config.max_clicks, progress=progress)
+        idx = select_top(noc_before + (1.0 - best), config.per_round, seed)
     else:
         scores = score_pool(segmenter, pool, _estimator(config, seed, estimator), config.measure, config.reduce,
                             config.k, config.first, progress)
         idx = select_top(scores, config.per_round, seed)
     t1 = time.perf_counter()
     chosen = [pool[i] for i in idx]
-    clicks = annotate_with_robot(segmenter, chosen, config.target, config.max_clicks, progress=progress)
+    if config.task == "annotation":
+        clicks = annotate_with_robot(segmenter, chosen, config.target, config.max_clicks, progress=progress)
+    else:
+        clicks = []
     t2 = time.perf_counter()
     rng = np.random.default_rng(seed)
     if config.replay is None or config.replay >= len(labelled):
@@ -390,6 +445,8 @@ def run_round(segmenter, labelled: list[Sample], pool: list[Sample], config: ALC
               "clicks": {s.name: int(c) for s, c in zip(chosen, clicks)}, "clicks_spent": int(sum(clicks)),
               "trained_on": len(chosen) + len(replay), "train_loss": [round(v, 4) for v in history.train_loss],
               "seconds": {"score": round(t1 - t0, 2), "annotate": round(t2 - t1, 2), "fine_tune": round(t3 - t2, 2)}}
+    if noc_before is not None:
+        record["noc_before"] = {pool[i].name: int(noc_before[i]) for i in idx}
     return record, list(labelled) + chosen, [s for i, s in enumerate(pool) if i not in taken]
 
 

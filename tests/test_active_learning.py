@@ -122,6 +122,49 @@ def test_one_tiny_round_runs_and_counts_clicks(split):
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
+def test_hardness_is_the_noc_protocol_with_the_best_iou(split, shipped):
+    samples = load_samples(split.pool[4:7])
+    noc, best = AL.hardness(shipped, samples, progress=False)
+    res = evaluate(shipped, samples, stop_at=0.90, progress=False)
+    assert noc.dtype == np.int64 and best.dtype == np.float64 and noc.shape == best.shape == (3,)
+    assert noc.tolist() == [metrics.noc(res.ious[s.name], 0.90, 20) for s in samples]
+    np.testing.assert_allclose(best, [max(res.ious[s.name]) for s in samples])
+    # a sample that reaches the target stops there; one that never does costs the whole budget
+    assert all(b >= 0.90 for n, b in zip(noc, best) if n < 20)
+    assert all(n == 20 for n, b in zip(noc, best) if b < 0.90)
+    with pytest.raises(ValueError, match="no samples"):
+        AL.hardness(shipped, [], progress=False)
+
+
+def test_hard_sample_mining_needs_labels():
+    with pytest.raises(ValueError, match="needs the pool's labels"):
+        AL.ALConfig(strategy="hard")
+    with pytest.raises(ValueError, match="unknown task"):
+        AL.ALConfig(task="labelling")
+    assert AL.ALConfig(strategy="hard", task="refinement").task == "refinement"
+
+
+def test_one_refinement_round_mines_the_hardest_and_spends_no_clicks(split):
+    seg = ClickSegmenter(device="cpu")
+    before = {k: v.clone() for k, v in seg.model.state_dict().items()}
+    labelled, pool = load_samples(split.labelled[:2]), load_samples(split.pool[:4])
+    tests = {"cats_test": load_samples(split.test[:1])}
+    config = AL.ALConfig(strategy="hard", task="refinement", per_round=2, rounds=1, epochs=1, replay=2,
+                         train_clicks=2, seed=0)
+    out = AL.run(config, segmenter=seg, labelled=labelled, pool=pool, test_sets=tests, progress=False)
+    json.dumps(out)
+    r1 = out["rounds"][1]
+    assert r1["clicks"] == {} and r1["clicks_spent"] == r1["clicks_total"] == 0 and r1["added"] == 2
+    # the two selected cats are the top-2 of noc + (1 - best IoU) with the model before fine-tuning
+    noc, best = AL.hardness(ClickSegmenter(device="cpu"), pool, progress=False)
+    top = AL.select_top(noc + (1 - best), 2, seed=1)
+    assert r1["selected"] == [pool[i].name for i in top]
+    assert r1["noc_before"] == {pool[i].name: int(noc[i]) for i in top}
+    assert min(r1["noc_before"].values()) >= max(int(noc[i]) for i in range(4) if i not in top)
+    after = seg.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
 def test_cats_al_is_the_shipped_active_learning_model_in_the_registry(capsys):
     from iseg_course import methods
     from iseg_course.cli import main
