@@ -5,8 +5,8 @@ Two parts, either or both:
 * ``--timing``: scoring cost per pool image for each uncertainty estimator of
   :mod:`iseg_course.uncertainty` on the shipped cat model (``ClickSegmenter``, one PyTorch thread, the
   centre click, the predictive-entropy map and its mean): one pass, MC dropout with N = 10 (one batch),
-  test-time augmentation (flip x 3 scales = 6 passes) and an ensemble of 3 (the shipped network three
-  times: the cost of three members, not a real ensemble). Median ms per image over ``--timing-images`` pool
+  test-time augmentation (flip x 3 scales = 6 passes) and the ensemble of 3 (the shipped network and
+  the two shipped members trained with seeds 1 and 2). Median ms per image over ``--timing-images`` pool
   cats after a warm-up, and ``mc_dropout_over_single`` (bar: <= 12).
 * the experiment (``--strategies``): for each strategy and seed, :func:`iseg_course.active_learning.run`:
   round 0 is lesson 07's model; each round scores the pool, gives the top ``--per-round`` cats to the RITM
@@ -64,8 +64,9 @@ from _machine import machine_info  # noqa: E402
 
 from iseg_course import active_learning as AL  # noqa: E402
 from iseg_course.data import load_samples  # noqa: E402
-from iseg_course.models import ClickSegmenter, load_checkpoint, save_checkpoint  # noqa: E402
-from iseg_course.uncertainty import Ensemble, MCDropout, SinglePass, TestTimeAugmentation, image_score, pixel_map  # noqa: E402,E501
+from iseg_course.models import ClickSegmenter, save_checkpoint  # noqa: E402
+from iseg_course.uncertainty import (Ensemble, MCDropout, SinglePass, TestTimeAugmentation, image_score,  # noqa: E402
+                                     load_ensemble_members, pixel_map)
 
 MC_RATIO_BAR = 12.0
 
@@ -75,7 +76,7 @@ def bench_scoring(n_images: int, warmup: int = 3, device: str = "cpu") -> dict:
     split = AL.active_split()
     samples = load_samples(split.pool[:n_images + warmup])
     seg = ClickSegmenter(device=device)
-    members = [load_checkpoint(device=device)[0] for _ in range(2)]
+    members = load_ensemble_members(device=device)
     estimators = {"single": SinglePass(), "mc_dropout_n10": MCDropout(10), "tta_6": TestTimeAugmentation(),
                   "ensemble_3": Ensemble(members)}
     out = {}

@@ -63,7 +63,8 @@ __all__ = [
     "binary_entropy", "variance_map", "predictive_entropy", "expected_entropy", "mutual_information", "error_map",
     "pixel_map", "image_score",
     "dropout_layers", "mc_dropout_mode",
-    "SinglePass", "MCDropout", "Ensemble", "TestTimeAugmentation", "make_estimator", "Estimator",
+    "SinglePass", "MCDropout", "Ensemble", "ENSEMBLE_MEMBERS", "load_ensemble_members", "TestTimeAugmentation",
+    "make_estimator", "Estimator",
     "ErrorHead", "AuxiliaryError", "train_error_head", "save_error_head", "load_error_head", "ERROR_HEAD",
 ]
 
@@ -375,6 +376,38 @@ class MCDropout(SinglePass):
 
     def __repr__(self) -> str:
         return f"MCDropout(n={self.n}, seed={self.seed})"
+
+
+#: The shipped ensemble members beside ``models/cat_click_unet.pt`` (paths under ``data/``): lesson 07's
+#: configuration trained again with seeds 1 and 2 (``iseg-course train cats --seed K``).
+ENSEMBLE_MEMBERS = ("models/cat_click_unet_seed1.pt", "models/cat_click_unet_seed2.pt")
+
+
+def load_ensemble_members(paths: Sequence | None = None, device: str = "cpu") -> list[nn.Module]:
+    """The networks of a real ensemble for :class:`Ensemble`: ``list[ClickUNet]`` in ``eval()`` mode.
+
+    Args:
+        paths: click-model checkpoints (default: the shipped :data:`ENSEMBLE_MEMBERS`, the lesson-07 cat
+            model trained with seeds 1 and 2; with the shipped seed-0 model as the segmenter's own model
+            they make an ensemble of M = 3 differently seeded networks, as Lakshminarayanan et al. train it).
+        device: where the networks go.
+
+    Raises FileNotFoundError for a missing checkpoint (the message says how to train it) and ValueError for
+    a file that is not a click-model checkpoint (see :func:`~iseg_course.models.load_checkpoint`).
+    """
+    from .data import data_root
+    from .models import load_checkpoint
+
+    if paths is None:
+        paths = [data_root() / p for p in ENSEMBLE_MEMBERS]
+    members = []
+    for k, path in enumerate(paths, start=1):
+        try:
+            members.append(load_checkpoint(path, device=device)[0])
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"ensemble member not found: {path} (train one with `iseg-course train cats "
+                                    f"--seed {k} --out {path}`)") from e
+    return members
 
 
 class Ensemble(SinglePass):

@@ -160,6 +160,44 @@ def test_ensemble_stacks_one_map_per_model():
         U.Ensemble([other], include_current=False)
 
 
+def test_shipped_ensemble_members_are_the_lesson_model_trained_with_other_seeds(tmp_path):
+    from ast import literal_eval
+
+    from iseg_course.data import data_root, load_dataset, load_samples
+    from iseg_course.models import load_checkpoint
+
+    def as_dict(config):  # older checkpoints keep the training configuration as its repr
+        return dict(config) if isinstance(config, dict) else literal_eval(config)
+
+    shipped, meta0 = load_checkpoint()
+    members = U.load_ensemble_members()
+    assert len(members) == 2 and all(not m.training for m in members)
+    seeds = []
+    for path, m in zip(U.ENSEMBLE_MEMBERS, members):
+        assert m.config == shipped.config
+        meta = load_checkpoint(data_root() / path)[1]
+        config, config0 = as_dict(meta["train_config"]), as_dict(meta0["train_config"])
+        seeds.append(config.pop("seed"))
+        config0.pop("seed")
+        # lesson 07's configuration with another seed (options added to TrainConfig since then are off)
+        assert {k: config[k] for k in config0} == config0 and meta["split"] == "lesson"
+        assert all(config[k] is None for k in set(config) - set(config0))
+        w0, w = shipped.state_dict(), m.state_dict()
+        assert any(not torch.equal(w0[k], w[k]) for k in w0), f"{path} holds the shipped weights"
+    assert seeds == [1, 2] and as_dict(meta0["train_config"])["seed"] == 0
+    # three differently seeded networks disagree somewhere on a real cat, and the first map is the segmenter's
+    sample = load_samples(load_dataset("cats").names[:1])[0]
+    seg = ClickSegmenter(device="cpu")
+    h, w = sample.mask.shape
+    clicks = [Click((w - 1) / 2, (h - 1) / 2)]
+    stack = U.Ensemble(members)(seg, sample.image, clicks)
+    assert stack.shape == (3, h, w)
+    np.testing.assert_allclose(stack[0], U.SinglePass()(seg, sample.image, clicks)[0], atol=1e-6)
+    assert U.mutual_information(stack).max() > 0.05
+    with pytest.raises(FileNotFoundError, match="train cats --seed 1"):
+        U.load_ensemble_members([tmp_path / "missing.pt"])
+
+
 class _PointwiseModel(nn.Module):
     """Logits from the positive click map and the red channel, pixel by pixel: flip- and (nearly) scale-equivariant."""
 
