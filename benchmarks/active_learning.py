@@ -100,10 +100,13 @@ def _summary(runs: list[dict]) -> dict:
     """strategy -> list over rounds of mean/std over seeds (clicks so far, images added, NoC@90, IoU@1).
 
     Runs of both tasks in one list are keyed ``"refinement/<strategy>"`` for the refinement runs."""
+    def task_of(r: dict) -> str:
+        return r["config"].get("task", "annotation")  # files written before the task existed: annotation
+
+    mixed = len({task_of(r) for r in runs}) > 1
+
     def group_of(r: dict) -> str:
-        task = r["config"].get("task", "annotation")
-        tasks = {x["config"].get("task", "annotation") for x in runs}
-        return r["config"]["strategy"] if len(tasks) == 1 else f"{task}/{r['config']['strategy']}"
+        return f"{task_of(r)}/{r['config']['strategy']}" if mixed else r["config"]["strategy"]
 
     out: dict[str, list] = {}
     for strategy in dict.fromkeys(group_of(r) for r in runs):

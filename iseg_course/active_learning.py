@@ -256,8 +256,6 @@ def annotate_with_robot(segmenter, samples: Sequence[Sample], target: float = 0.
 
     Used by :func:`run_round`.
     """
-    if not list(samples):
-        raise ValueError("no samples to annotate")
     return [int(c) for c in hardness(segmenter, samples, target, max_clicks, robot, progress)[0]]
 
 
