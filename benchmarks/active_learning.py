@@ -19,7 +19,10 @@ Two parts, either or both:
 (no clicks are spent), and each round fine-tunes on the cats a strategy picks -- ``hard`` (hard-sample
 mining: the pool's current NoC, highest first), an uncertainty estimator, or ``random`` -- so the curves
 compare test NoC@90 against images added. ``--merge A.json B.json ...`` joins the runs of earlier outputs
-(e.g. two processes run side by side, one per core) into one JSON with one summary.
+(e.g. two processes run side by side, one per core) into one JSON with one summary; its ``total_seconds`` is
+the sum of the merged processes' times (``wall_seconds_each``), the compute behind the file, and ``machines``
+lists the machine each part ran on: runs are reproducible on one machine, not across CPU models (a different
+CPU's floating-point kernels change the fine-tuning's last digits, and the runs drift apart from round 1).
 
 ``--out PATH`` writes the JSON (refused if PATH exists, unless ``--overwrite``); ``--checkpoint-dir DIR``
 saves each run's final model as ``DIR/al_<strategy>_seed<k>.pt``.
@@ -29,10 +32,17 @@ Smoke run (minutes on 2 CPU cores)::
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/active_learning.py --timing --strategies mc_dropout random \\
         --seeds 0 --rounds 1 --per-round 5 --pool-limit 10 --test-limit 3
 
-Full run (the issue's experiment: 10 rounds of 50 = 500 added cats, 2 seeds)::
+Full run (the shipped ``data/active_learning.json``: 10 rounds of 50 = 500 added cats, MC dropout and random,
+2 seeds; four processes, two at a time, one per core -- MC dropout about 64 min per run, random 41 min, on an
+AMD EPYC 2-core machine, 105 min of wall time in all)::
 
-    .venv/bin/python benchmarks/active_learning.py --strategies mc_dropout random --seeds 0 1 \\
-        --device auto --out data/active_learning.json --checkpoint-dir runs/al
+    for run in "mc_dropout 0" "random 1" "mc_dropout 1" "random 0"; do set -- $run
+        OMP_NUM_THREADS=1 .venv/bin/python benchmarks/active_learning.py --strategies $1 --seeds $2 \
+            --out /tmp/al/$1_s$2.json --checkpoint-dir /tmp/al/ckpt --no-progress; done   # or two loops side by side
+    .venv/bin/python benchmarks/active_learning.py --merge /tmp/al/mc_dropout_s0.json /tmp/al/mc_dropout_s1.json \
+        /tmp/al/random_s0.json /tmp/al/random_s1.json --out data/active_learning.json
+    # the shipped cats-al model: the best run's checkpoint (iseg_course.active_learning.best_run)
+    cp /tmp/al/ckpt/al_random_seed1.pt data/models/cat_click_al.pt
 
 Refinement run (the shipped ``data/active_learning_refinement.json``: two processes, one per core)::
 
@@ -166,8 +176,12 @@ def main(argv=None) -> dict:
         runs = [r for part in parts for r in part.get("runs", [])]
         if not runs:
             ap.error("the files given to --merge hold no runs")
+        # a part may itself be a merged file: its processes' times are in its wall_seconds_each
+        each = [t for part in parts for t in part.get("wall_seconds_each", [part.get("total_seconds")])]
+        machines = [m for part in parts for m in part.get("machines", [part.get("machine")])]
         result.update(merged_from=[str(p) for p in args.merge], runs=runs, summary=_summary(runs),
-                      wall_seconds_each=[part.get("total_seconds") for part in parts])
+                      wall_seconds_each=each, machines=machines,
+                      lesson_config=all(part.get("lesson_config") for part in parts))
         args.strategies = []
     if args.timing:
         result["scoring"] = bench_scoring(args.timing_images, device=args.device)
@@ -192,6 +206,8 @@ def main(argv=None) -> dict:
         result["summary"] = _summary(runs)
         result["lesson_config"] = (args.rounds, args.per_round, args.pool_limit, args.test_limit) == (10, 50, None, None)
     result["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    if args.merge:  # the compute behind the merged runs (processes run side by side: the wall time was less)
+        result["total_seconds"] = round(sum(t or 0.0 for t in result["wall_seconds_each"]) + result["total_seconds"], 1)
     text = json.dumps(result, indent=1)
     print(text)
     if args.out is not None:

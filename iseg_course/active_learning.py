@@ -48,8 +48,8 @@ from .robot import Robot, ritm_click
 from .uncertainty import MEASURES, REDUCTIONS, image_score, make_estimator, pixel_map
 
 __all__ = ["STRATEGIES", "TASKS", "FIRST_CLICKS", "ActiveSplit", "active_split", "ALConfig", "first_click", "score_pool",
-           "select_top", "select_random", "hardness", "annotate_with_robot", "fine_tune", "evaluate_tests", "run_round", "run",
-           "SUGGESTIONS", "uncertain_pixel", "suggestion_session"]
+           "select_top", "select_random", "hardness", "annotate_with_robot", "fine_tune", "evaluate_tests", "run_round",
+           "run", "pooled_noc", "best_run", "SUGGESTIONS", "uncertain_pixel", "suggestion_session"]
 
 #: Selection strategies of :class:`ALConfig`: the uncertainty estimators, random selection (the baseline), and
 #: hard-sample mining by the current NoC (``"hard"``: reads the pool's labels, so only for model refinement).
@@ -514,6 +514,37 @@ def run(config: ALConfig | None = None, *, segmenter=None, labelled: Sequence[Sa
         out["rounds"].append(record)
     out["total_seconds"] = round(time.perf_counter() - t_start, 1)
     return out
+
+
+def pooled_noc(run_record: dict, target_key: str = "NoC@90") -> float:
+    """NoC@90 of a run's final model over all its test cats pooled, each cat counted once.
+
+    ``run_record`` is one run of :func:`run` (or a checkpoint's ``active_learning`` record): the mean of its
+    last round's test sets' ``target_key`` weighted by their sizes ``n`` -- with the course's sets, 10 test
+    cats, 100 other cats and 10 COCO_MVal cats, the 100 other cats weigh 10 times as much as either small set,
+    where a plain mean over the three sets would let one cat of a 10-cat set count as much as ten others.
+    Raises ValueError for a run without rounds or test results.
+
+    Used by :func:`best_run`.
+    """
+    if not run_record.get("rounds") or not run_record["rounds"][-1].get("test"):
+        raise ValueError("expected a run record with rounds and test results (iseg_course.active_learning.run)")
+    test = run_record["rounds"][-1]["test"]
+    n = np.array([t["n"] for t in test.values()], float)
+    return float(np.sum(n * np.array([t[target_key] for t in test.values()])) / n.sum())
+
+
+def best_run(runs: Sequence[dict]) -> dict:
+    """The run whose final model needs the fewest clicks over all test cats pooled (:func:`pooled_noc`).
+
+    This is how the shipped ``cats-al`` checkpoint (``data/models/cat_click_al.pt``) was chosen among the runs
+    of ``data/active_learning.json``. Choosing among runs by their test figures makes the chosen run's
+    figures an optimistic estimate; the mean over seeds in the file's ``summary`` is the fair one.
+    Raises ValueError for an empty list.
+    """
+    if not runs:
+        raise ValueError("expected at least one run")
+    return min(runs, key=pooled_noc)
 
 
 # ------------------------------------------------------------------------------------------------ suggestions

@@ -182,6 +182,10 @@ def test_cats_al_is_the_shipped_active_learning_model_in_the_registry(capsys):
     # the record's labelled cats never include a test cat
     results = json.loads((REPO_ROOT / "data" / "active_learning.json").read_text())
     run = next(r for r in results["runs"] if r["config"] == record["config"])
+    # it is the best run of the shipped experiment by the rule lesson 08 and data/README.md state, and its
+    # record is that run's (the checkpoint and the file agree round by round)
+    assert AL.best_run(results["runs"])["config"] == record["config"]
+    assert [r["test"] for r in record["rounds"]] == [r["test"] for r in run["rounds"]]
     chosen = {n for rnd in run["rounds"][1:] for n in rnd["selected"]}
     split = AL.active_split()
     assert chosen and chosen <= set(split.pool) and not chosen & set(split.test + split.other)
@@ -189,6 +193,21 @@ def test_cats_al_is_the_shipped_active_learning_model_in_the_registry(capsys):
     assert main(["evaluate", "--method", "cats-al", "--images", str(data / "images"), "--masks",
                  str(data / "masks"), "--limit", "1", "--max-clicks", "2", "--no-progress"]) == 0
     assert "cats-al" in capsys.readouterr().out
+
+
+def test_best_run_weighs_each_test_cat_once():
+    def rec(seed, sets):
+        return {"config": {"seed": seed}, "rounds": [{"test": {k: {"n": n, "NoC@90": v} for k, (n, v) in sets.items()}}]}
+
+    # a plain mean over the sets would prefer seed 0 (7.0 against 7.5); per cat, seed 1 needs fewer clicks
+    a = rec(0, {"small": (10, 2.0), "big": (100, 12.0)})
+    b = rec(1, {"small": (10, 5.0), "big": (100, 10.0)})
+    assert AL.pooled_noc(a) == pytest.approx((10 * 2 + 100 * 12) / 110)
+    assert AL.best_run([a, b]) is b and AL.best_run([b, a]) is b
+    with pytest.raises(ValueError, match="at least one run"):
+        AL.best_run([])
+    with pytest.raises(ValueError, match="rounds and test results"):
+        AL.pooled_noc({"config": {}, "rounds": []})
 
 
 # ------------------------------------------------------------------------------------------------ suggestions
