@@ -205,9 +205,9 @@ def main(argv=None) -> dict:
         result["runs"] = runs
         result["summary"] = _summary(runs)
         result["lesson_config"] = (args.rounds, args.per_round, args.pool_limit, args.test_limit) == (10, 50, None, None)
-    result["total_seconds"] = round(time.perf_counter() - t_start, 1)
-    if args.merge:  # the compute behind the merged runs (processes run side by side: the wall time was less)
-        result["total_seconds"] = round(sum(t or 0.0 for t in result["wall_seconds_each"]) + result["total_seconds"], 1)
+    # with --merge, plus the compute behind the merged runs (processes run side by side: the wall time was less)
+    merged = sum(t or 0.0 for t in result.get("wall_seconds_each", []))
+    result["total_seconds"] = round(time.perf_counter() - t_start + merged, 1)
     text = json.dumps(result, indent=1)
     print(text)
     if args.out is not None:
