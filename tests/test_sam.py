@@ -361,6 +361,29 @@ def test_feature_cache_waits_for_a_concurrent_builder_then_reuses_its_cache(tmp_
     assert len(again) == 2 and (folder / "meta.json").stat().st_mtime_ns == stamp  # reused
 
 
+def test_feature_cache_is_the_same_one_image_or_a_batch_per_pass(tmp_path, monkeypatch):
+    """The CPU default encodes one image per pass (faster there); a batched build stores the same features,
+    and the builder gives back the threads it borrows under torchrun (LOCAL_WORLD_SIZE)."""
+    import torch
+
+    from iseg_course.models.sam.training import build_feature_cache, training_folders
+
+    folders = [f.subset(f.names[:3]) for f in training_folders([REPO / "data/grabcut/images"],
+                                                               [REPO / "data/grabcut/masks"])]
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    threads = torch.get_num_threads()
+    one = build_feature_cache(folders, size=64, root=tmp_path / "one", progress=False)
+    assert torch.get_num_threads() == threads
+    batched = build_feature_cache(folders, size=64, root=tmp_path / "batched", batch_size=3, progress=False)
+    (f1, m1), (f3, m3) = one.batch([0, 1, 2]), batched.batch([0, 1, 2])
+    assert (m1 == m3).all() and m1.any()
+    for a, b in zip(f1, f3):
+        assert a.shape == b.shape and a.abs().max() > 0
+        assert torch.allclose(a, b, atol=2e-2, rtol=1e-2)
+    with pytest.raises(ValueError, match="batch_size"):
+        build_feature_cache(folders, size=64, root=tmp_path / "bad", batch_size=0, progress=False)
+
+
 # ------------------------------------------------------------------------------------------------ command line
 def _cli(*args, env=None, timeout=600):
     return subprocess.run([sys.executable, "-m", "iseg_course.cli", *args], cwd=REPO, capture_output=True, text=True,
