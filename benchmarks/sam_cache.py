@@ -56,8 +56,7 @@ def main(argv=None) -> dict:
         runs.append({"batch_size": bs, "seconds": round(s, 2), "ms_per_image": round(1e3 * s / n, 1)})
         print(f"batch {bs:3d}: {s:7.1f} s, {1e3 * s / n:6.1f} ms per image", file=sys.stderr)
     result = {"machine": machine_info(), "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "images": n, "size": args.size, "sources": [args.images], "runs": runs,
-              "library_default_on_cpu": 1}
+              "images": n, "size": args.size, "sources": [args.images], "runs": runs}
     print(json.dumps(result, indent=1))
     return result
 

@@ -167,6 +167,10 @@ def build_feature_cache(folders: Sequence, size: int = 256, root: str | os.PathL
     n = sum(len(ds) for ds in folders)
     if not folders or n == 0:
         raise ValueError("expected at least one image/mask folder with samples to build a feature cache")
+    if batch_size is None:
+        batch_size = 16 if str(device).startswith("cuda") else 1
+    if batch_size < 1:
+        raise ValueError(f"expected batch_size >= 1, got {batch_size}")
     folder = cache_folder(folders, size, root)
     folder.mkdir(parents=True, exist_ok=True)
     # one builder at a time: under torchrun every rank calls this; the first builds, the others wait here
@@ -188,13 +192,11 @@ def cache_folder(folders: Sequence, size: int = 256, root: str | os.PathLike | N
 def _encode_into(folder: Path, folders: list, size: int, batch_size: int, progress: bool, device: str) -> None:
     """Fill ``folder`` with the backbone features of every image (resuming an interrupted build); the
     caller holds the folder's lock."""
+    from tqdm.auto import tqdm
+
     from .encoder import Backbone
 
     n = sum(len(ds) for ds in folders)
-    if batch_size is None:
-        batch_size = 16 if str(device).startswith("cuda") else 1
-    if batch_size < 1:
-        raise ValueError(f"expected batch_size >= 1, got {batch_size}")
     # an interrupted build resumes: progress.json says how many images are already stored
     progress_file = folder / "progress.json"
     done = json.loads(progress_file.read_text())["done"] if progress_file.is_file() else 0
@@ -209,11 +211,29 @@ def _encode_into(folder: Path, folders: list, size: int, batch_size: int, progre
     backbone = Backbone(pretrained=True).to(device).eval()
     items = [(ds, name) for ds in folders for name in ds.names]
     names = [f"{ds.name}/{name}" for ds, name in items]
+    flush_every = max(1, 320 // batch_size)  # a resume point about every 320 images
     # under torchrun the other processes of this machine wait on the lock: borrow their threads meanwhile
     threads = torch.get_num_threads()
     torch.set_num_threads(threads * max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1"))))
     try:
-        _encode_items(arrays, items, done, size, batch_size, backbone, progress, device, progress_file)
+        with torch.no_grad(), tqdm(total=n, initial=done, desc="encoding images", unit="img",
+                                   disable=not progress) as bar:
+            for start in range(done, n, batch_size):
+                chunk = items[start:start + batch_size]
+                xs = []
+                for j, (ds, name) in enumerate(chunk):
+                    sample = ds[name]
+                    x, scale = resize_longest(sample.image, size)
+                    xs.append(x)
+                    arrays["masks"][start + j] = _cache_mask(sample, size, scale)
+                feats = backbone(torch.cat(xs).to(device))
+                for k, f in zip(FeatureCache.levels, feats):
+                    arrays[k][start:start + len(chunk)] = f.cpu().numpy().astype(np.float16)
+                if (start // batch_size) % flush_every == flush_every - 1:
+                    for a in arrays.values():
+                        a.flush()
+                    progress_file.write_text(json.dumps({"done": start + len(chunk)}))
+                bar.update(len(chunk))
     finally:
         torch.set_num_threads(threads)
     for a in arrays.values():
@@ -224,32 +244,6 @@ def _encode_into(folder: Path, folders: list, size: int, batch_size: int, progre
     tmp.write_text(json.dumps(meta))
     os.replace(tmp, folder / "meta.json")  # a reader sees no meta.json or a whole one
     progress_file.unlink(missing_ok=True)
-
-
-def _encode_items(arrays: dict, items: list, done: int, size: int, batch_size: int, backbone, progress: bool,
-                  device: str, progress_file: Path) -> None:
-    from tqdm.auto import tqdm
-
-    n = len(items)
-    flush_every = max(1, 320 // batch_size)  # resume point about every 320 images
-    with torch.no_grad(), tqdm(total=n, initial=done, desc="encoding images", unit="img",
-                               disable=not progress) as bar:
-        for start in range(done, n, batch_size):
-            chunk = items[start:start + batch_size]
-            xs = []
-            for j, (ds, name) in enumerate(chunk):
-                sample = ds[name]
-                x, scale = resize_longest(sample.image, size)
-                xs.append(x)
-                arrays["masks"][start + j] = _cache_mask(sample, size, scale)
-            feats = backbone(torch.cat(xs).to(device))
-            for k, f in zip(FeatureCache.levels, feats):
-                arrays[k][start:start + len(chunk)] = f.cpu().numpy().astype(np.float16)
-            if (start // batch_size) % flush_every == flush_every - 1:
-                for a in arrays.values():
-                    a.flush()
-                progress_file.write_text(json.dumps({"done": start + len(chunk)}))
-            bar.update(len(chunk))
 
 
 # ------------------------------------------------------------------------------------------------ prompts
