@@ -4,10 +4,12 @@
   model on GrabCut (50), Berkeley (100), the COCO_MVal cats (10), lesson 07's 10 test cats, its 100 other cats
   and, with ``--duts-test DIR`` (a folder holding ``images/`` and ``masks/``, e.g. ``../shared/data/duts/test``),
   DUTS test; with Zoom-In (the segmenter's default) the candidate chosen by predicted IoU (``score``, SAM's
-  protocol) and by true IoU (``oracle``, SAM's upper bound); without Zoom-In the score choice (``zoom_in``
-  says which row is which). ``graph_cut_noc90`` and ``click_unet_noc90`` are the comparison figures
-  measured on this machine with ``benchmarks/evaluation.py`` / ``benchmarks/click_model.py --table``; ``bars``
-  says which bars hold (NoC@90, score choice, Zoom-In).
+  protocol) and by true IoU (``oracle``, SAM's upper bound); without Zoom-In the score choice; and Zoom-In with
+  the score choice at the size the model was trained at instead of the segmenter's larger default input
+  (``zoom_in`` and ``input_size`` say which row is which). ``graph_cut_noc90`` and ``click_unet_noc90`` are
+  the comparison figures measured on this machine with ``benchmarks/evaluation.py`` /
+  ``benchmarks/click_model.py --table``; ``bars`` says which bars hold (NoC@90, score choice, Zoom-In, the
+  default input size).
 * ``latency`` -- ``set_image`` on a 320 px image (median of ``--repeats``) and click -> overlay of the widget
   (``SegmentationWidget(SamSegmenter(), image)``, ``w.click`` then ``w.last_latency_ms``) after ``set_image``,
   both with one PyTorch thread and with PyTorch's default thread count, with Zoom-In (a click that moves the
@@ -115,21 +117,26 @@ def main(argv=None) -> dict:
     result["training"] = {k: meta.get(k) for k in ("cache_seconds", "train_seconds", "samples", "world_size",
                                                    "history", "config", "sources")}
     seg_whole = SamSegmenter(model=seg.model, zoom_in=False)
+    seg_trained = SamSegmenter(model=seg.model, input_size=seg.model.size)
     rows = []
     for name, ds in datasets(args.duts_test).items():
-        for zoom, choice in ((True, "score"), (True, "oracle"), (False, "score")):
-            r = evaluate(seg if zoom else seg_whole, ds, max_clicks=20, stop_at=0.9, limit=args.limit,
+        for s, choice in ((seg, "score"), (seg, "oracle"), (seg_whole, "score"), (seg_trained, "score")):
+            r = evaluate(s, ds, max_clicks=20, stop_at=0.9, limit=args.limit,
                          progress=False, method="sam-style", dataset_name=name, choice=choice)
             row = r.summary()
             row["choice"] = choice
-            row["zoom_in"] = zoom
+            row["zoom_in"] = s.zoom_in
+            row["input_size"] = s.input_size
             row["graph_cut_NoC@90"] = GRAPH_CUT_NOC90.get(name)
             row["click_unet_NoC@90"] = CLICK_UNET_NOC90.get(name)
             rows.append(row)
-            print(f"{name:16s} zoom {zoom!s:5s} {choice:6s} NoC@90 {row['NoC@90']:5.2f}  IoU@1 {row['IoU@1']:.3f}", file=sys.stderr)
+            print(f"{name:16s} zoom {s.zoom_in!s:5s} {s.input_size} px {choice:6s} NoC@90 {row['NoC@90']:5.2f}  "
+                  f"IoU@1 {row['IoU@1']:.3f}", file=sys.stderr, flush=True)
     result["noc"] = rows
+    result["input_size"] = {"default": seg.input_size, "trained": seg.model.size}
     result["bars"] = {name: {"bar": bar, "NoC@90": next(r["NoC@90"] for r in rows if r["dataset"] == name and
-                                                     r["choice"] == "score" and r["zoom_in"])}
+                                                     r["choice"] == "score" and r["zoom_in"] and
+                                                     r["input_size"] == seg.input_size)}
                       for name, bar in BARS.items()}
     for v in result["bars"].values():
         v["holds"] = v["NoC@90"] <= v["bar"]
@@ -137,7 +144,7 @@ def main(argv=None) -> dict:
         result["latency"] = {"zoom_in": bench_latency(seg, args.repeats),
                              "whole_image": bench_latency(seg_whole, args.repeats)}
         result["latency_bars_ms"] = LATENCY_BARS_MS
-    cols = ["dataset", "zoom_in", "choice", "samples", "NoC@85", "NoC@90", "NoF@90", "IoU@1", "IoU@3", "IoU@5",
+    cols = ["dataset", "zoom_in", "input_size", "choice", "samples", "NoC@85", "NoC@90", "NoF@90", "IoU@1", "IoU@3", "IoU@5",
             "graph_cut_NoC@90", "click_unet_NoC@90", "s_per_click"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in cols) + " |" for r in rows]

@@ -17,6 +17,7 @@ import torch
 from iseg_course.interactions import Box, Click, Scribble
 from iseg_course.models.sam import SamSegmenter, SamStyleModel
 from iseg_course.models.sam import encoder as E
+from iseg_course.models.sam.model import resize_longest
 from iseg_course.models.sam.prompt import NEGATIVE, PAD, POSITIVE, FourierFeatures, PromptEncoder
 from iseg_course.models.sam.training import (SamTrainConfig, error_region_points, first_prompt,
                                              interactive_rounds, low_resolution_targets, mask_iou, mask_loss)
@@ -179,7 +180,7 @@ def test_first_click_gives_three_scored_candidates_later_clicks_one(segmenter):
     h, w = segmenter.image.shape[:2]
     first = segmenter.predict([Click(w / 2, h / 2, True)])
     assert first.masks.shape == (3, h, w) and first.scores.shape == (3,)
-    assert first.low_res_logits.shape == (3, 64, 64)
+    assert first.low_res_logits.shape == (3, 96, 96)  # input 384 px (1.5 x the model's 256)
     assert first.chosen == int(np.argmax(first.scores))
     second = segmenter.predict([Click(w / 2, h / 2, True), Click(5, 5, False)], previous=first)
     assert second.masks.shape == (1, h, w)
@@ -239,6 +240,60 @@ def test_zoom_in_encodes_a_window_around_the_object_and_reuses_it():
     assert whole.predict([c1, c2], previous=whole.predict([c1])).state == (0, h, 0, w)
     with pytest.raises(ValueError, match="expand"):
         SamSegmenter(model=seg.model, zoom_expand=0.5)
+
+
+def test_the_model_runs_at_a_larger_input_than_it_was_trained_at(model):
+    """SamSegmenter's input_size: 1.5 x the training size by default; at the training size it is the model's
+    own decode on the resized image; the shipped model (trained at 256 px) still finds the object at 384 px,
+    which it would not if the prompts were placed in the wrong frame."""
+    from iseg_course.data import load_dataset
+    from iseg_course.metrics import iou
+    from iseg_course.robot import ritm_click
+
+    assert SamSegmenter(model).input_size == 384 and SamSegmenter(model, input_size=320).input_size == 320
+    for bad in (0, -16, 100, 256.0, True, "384"):
+        with pytest.raises(ValueError, match="multiple of 16"):
+            SamSegmenter(model, input_size=bad)
+    sample = load_dataset("grabcut")["sheep"]
+    h, w = sample.image.shape[:2]
+    at_256 = SamSegmenter(model, input_size=256, zoom_in=False)
+    at_256.set_image(sample.image)
+    click = ritm_click(sample.mask, np.zeros((h, w), bool))
+    got = at_256.predict([click])
+    x, scale = resize_longest(sample.image, 256)
+    with torch.no_grad():
+        emb, skips = model.embed(model.encode(x))
+        low, _ = model.decode(emb, skips, torch.tensor([[[click.x * scale, click.y * scale]]]),
+                              torch.tensor([[POSITIVE]]), None, multimask=True)
+    assert torch.allclose(torch.from_numpy(got.low_res_logits), low[0], atol=1e-5)
+    # a 24 x 24 embedding: the prompts are placed in a 384 px frame and the positional encoding and the no-mask
+    # embedding cover 24 x 24 cells; a click at the same place of the image gets the same token at both sizes
+    seen = []
+    hook = model.prompt_encoder.register_forward_pre_hook(lambda m, args: seen.append(args[3:]))
+    try:
+        with torch.no_grad():
+            emb, skips = model.embed(model.encode(torch.rand(1, 3, 384, 384)))
+            low, iou_pred = model.decode(emb, skips, torch.tensor([[[200.0, 100.0]]]), torch.tensor([[POSITIVE]]))
+    finally:
+        hook.remove()
+    assert emb.shape[-2:] == (24, 24) and low.shape == (1, 1, 96, 96) and iou_pred.shape == (1, 1)
+    assert seen == [(384, (24, 24))]
+    at_256 = torch.tensor([[[37.0, 201.0], [250.0, 3.0]]])
+    labels = torch.tensor([[POSITIVE, NEGATIVE]])
+    with torch.no_grad():
+        small, _ = model.prompt_encoder(at_256, labels, None, 256)
+        large, dense = model.prompt_encoder(1.5 * at_256 + 0.25, labels, None, 384, (24, 24))
+    assert torch.allclose(small, large, atol=1e-5) and dense.shape == (1, 128, 24, 24)
+    shipped = SamSegmenter(zoom_in=False)
+    for size in (256, 384):
+        seg = SamSegmenter(model=shipped.model, zoom_in=False, input_size=size)
+        seg.set_image(sample.image)
+        pred, clicks = None, []
+        for _ in range(3):
+            shown = np.zeros((h, w), bool) if pred is None else pred.probabilities >= 0.5
+            clicks.append(ritm_click(sample.mask, shown, None, clicks))
+            pred = seg.predict(clicks, previous=pred)
+        assert iou(pred.probabilities >= 0.5, sample.mask) > 0.85, size
 
 
 # ------------------------------------------------------------------------------------------------ training

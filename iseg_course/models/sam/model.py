@@ -93,12 +93,18 @@ class SamStyleModel(nn.Module):
         coords ``(B, N, 2)`` float pixel ``(x, y)`` in the ``S``-pixel input frame; labels ``(B, N)`` long
         (:data:`~.prompt.PAD`, NEGATIVE, POSITIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT); mask_logits
         ``(B, 1, S/4, S/4)`` (the previous low-resolution logits) or None.
+
+        ``S`` is read from the embedding (16 times its width): every part is convolutional or works on
+        positions normalised to ``[0, 1]``, so a model trained at :attr:`size` also runs on a larger input
+        (:class:`~.segmenter.SamSegmenter`'s ``input_size``).
         """
-        sparse, dense = self.prompt_encoder(coords, labels, mask_logits, self.size)
+        grid = tuple(embedding.shape[-2:])
+        size = 16 * grid[1]
+        sparse, dense = self.prompt_encoder(coords, labels, mask_logits, size, grid)
         if self.fine_clicks is not None:
             s4, s8 = skips
-            skips = (s4 + self.fine_clicks(coords, labels, mask_logits, self.size, tuple(s4.shape[-2:])), s8)
-        return self.mask_decoder(embedding, self.prompt_encoder.image_pe(), sparse, dense, skips, multimask)
+            skips = (s4 + self.fine_clicks(coords, labels, mask_logits, size, tuple(s4.shape[-2:])), s8)
+        return self.mask_decoder(embedding, self.prompt_encoder.image_pe(grid), sparse, dense, skips, multimask)
 
     def forward(self, images, coords, labels, mask_logits=None, multimask=False):
         embedding, skips = self.embed(self.encode(images))

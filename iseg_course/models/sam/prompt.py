@@ -73,7 +73,8 @@ class PromptEncoder(nn.Module):
     ``forward(coords, labels, mask_logits, input_size)``:
         coords: ``(B, N, 2)`` float pixel positions ``(x, y)`` in the model's input frame (``input_size``
         pixels square); labels: ``(B, N)`` long in {-1, 0, 1, 2, 3} (see :data:`PAD` ...); mask_logits:
-        ``(B, 1, 4h, 4w)`` float or None. Returns ``(sparse (B, N, D), dense (B, D, h, w))``.
+        ``(B, 1, 4h, 4w)`` float or None; grid: the embedding's ``(h, w)`` when it differs from ``grid`` above
+        (an input larger than the training size). Returns ``(sparse (B, N, D), dense (B, D, h, w))``.
     """
 
     def __init__(self, dim: int = 128, grid: tuple[int, int] = (16, 16), sigma: float = 1.0):
@@ -90,12 +91,13 @@ class PromptEncoder(nn.Module):
             nn.Conv2d(c, dim, 1))
         self.no_mask = nn.Embedding(1, dim)
 
-    def image_pe(self) -> torch.Tensor:
-        """``(1, D, h, w)``: the positional encoding of the image embedding's cells."""
-        return self.pe.grid(*self.grid)[None]
+    def image_pe(self, grid: tuple[int, int] | None = None) -> torch.Tensor:
+        """``(1, D, h, w)``: the positional encoding of the image embedding's cells (``grid``: ``(h, w)``,
+        default the size the encoder was built for)."""
+        return self.pe.grid(*(grid or self.grid))[None]
 
     def forward(self, coords: torch.Tensor, labels: torch.Tensor, mask_logits: torch.Tensor | None,
-                input_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+                input_size: int, grid: tuple[int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         pts = (coords + 0.5) / input_size  # pixel centres, as SAM shifts by half a pixel
         tokens = self.pe(pts)
         pad = labels == PAD
@@ -105,7 +107,7 @@ class PromptEncoder(nn.Module):
         sparse = tokens + type_emb
         b = coords.shape[0]
         if mask_logits is None:
-            dense = self.no_mask.weight.view(1, -1, 1, 1).expand(b, -1, *self.grid)
+            dense = self.no_mask.weight.view(1, -1, 1, 1).expand(b, -1, *(grid or self.grid))
         else:
             dense = self.mask_downscaling(mask_logits)
         return sparse, dense
