@@ -107,7 +107,7 @@ class _TwoBoxes(nn.Module):
 
 
 def test_amg_keeps_one_mask_per_object_after_filters_and_nms():
-    seg = SamSegmenter(_TwoBoxes())
+    seg = SamSegmenter(_TwoBoxes(), input_size=_TwoBoxes.size)  # the stand-in draws in its own 64-px frame
     image = np.zeros((128, 128, 3), np.uint8)  # scale 0.5: image pixel = 8 x low-res cell
     gen = amg.AutomaticMaskGenerator(seg, points_per_side=8, pred_iou_thresh=0.8, stability_score_thresh=0.9)
     records = gen.generate(image)
