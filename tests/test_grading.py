@@ -277,3 +277,35 @@ def test_grade_rejects_bad_input(tmp_path: Path):
     (tmp_path / "subs").mkdir()
     with pytest.raises(FileNotFoundError):
         grading.grade(tmp_path / "subs", tmp_path / "missing.zip", tmp_path / "g.csv")
+
+
+def test_otter_is_run_again_once_when_the_kernel_dies_while_starting(monkeypatch):
+    """Jupyter's kernel start can lose a TCP port to another process (the kernel dies before kernel_info):
+    that failure, and only that one, is retried once; a second such failure or any other error is reported."""
+    import subprocess
+
+    from iseg_course.grading import runner
+
+    def fake(outputs):
+        calls = []
+
+        def run(cmd, **kwargs):
+            calls.append(cmd)
+            code, out = outputs[len(calls) - 1]
+            return subprocess.CompletedProcess(cmd, code, stdout=out)
+        return run, calls
+
+    race = f"Traceback ...\nRuntimeError: {runner.KERNEL_START_RACE}\n"
+    run, calls = fake([(1, race), (0, "graded\n")])
+    monkeypatch.setattr(runner.subprocess, "run", run)
+    assert runner._run(["otter", "run"], "otter run x", True, 10) == "graded\n" and len(calls) == 2
+    run, calls = fake([(1, race), (1, race)])
+    monkeypatch.setattr(runner.subprocess, "run", run)
+    with pytest.raises(runner.OtterError, match="kernel_info"):
+        runner._run(["otter", "run"], "otter run x", True, 10)
+    assert len(calls) == 2
+    run, calls = fake([(1, "AssertionError: q1 failed\n"), (0, "graded\n")])
+    monkeypatch.setattr(runner.subprocess, "run", run)
+    with pytest.raises(runner.OtterError, match="q1 failed"):
+        runner._run(["otter", "run"], "otter run x", True, 10)
+    assert len(calls) == 1

@@ -53,16 +53,27 @@ def _env(fast: bool) -> dict[str, str]:
     return env
 
 
+#: What jupyter_client raises when the kernel it started exits before answering: most often the kernel could not
+#: bind one of the TCP ports chosen for it, because another process took the port in between (a known race of
+#: Jupyter's kernel start, jupyter/jupyter_client#154). Starting the kernel again picks new ports.
+KERNEL_START_RACE = "Kernel died before replying to kernel_info"
+
+
 def _run(cmd: list[str], what: str, fast: bool, timeout: float | None, cwd: Path | None = None) -> str:
-    try:
-        proc = subprocess.run(
-            cmd, cwd=cwd, env=_env(fast), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        raise OtterError(f"{what} timed out after {timeout} s\n--- otter output (last lines) ---\n{out[-4000:]}",
-                         f"timed out after {timeout} s") from e
+    """Run an otter command; return its output. Retried once when the notebook's kernel died while starting
+    (:data:`KERNEL_START_RACE`); raises OtterError when it fails (twice for that reason) or times out."""
+    for _ in range(2):
+        try:
+            proc = subprocess.run(
+                cmd, cwd=cwd, env=_env(fast), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            raise OtterError(f"{what} timed out after {timeout} s\n--- otter output (last lines) ---\n{out[-4000:]}",
+                             f"timed out after {timeout} s") from e
+        if proc.returncode == 0 or KERNEL_START_RACE not in (proc.stdout or ""):
+            break
     if proc.returncode != 0:
         raise OtterError(
             f"{what} failed (exit status {proc.returncode}): {' '.join(cmd)}\n"
