@@ -127,7 +127,8 @@ def _train_sam(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
-                 "seed": args.seed, "click_weight": args.click_weight, "warmup": args.warmup}
+                 "seed": args.seed, "click_weight": args.click_weight, "warmup": args.warmup,
+                 "loss_rounds": args.loss_rounds}
     try:
         model_args = {"size": args.size} if args.size else {}
         if args.fine_clicks:
@@ -385,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--click-weight", type=float, default=None,
                    help="sam: weight of the click term (BCE at the clicked pixels; 0 = SAM's losses only)")
     p.add_argument("--warmup", type=int, default=None, help="sam: warm-up steps of the learning rate")
+    p.add_argument("--loss-rounds", type=int, default=None,
+                   help="sam: prompt rounds of the 11 whose loss backpropagates (the first, the last and random "
+                   "others; the rest run without gradients)")
     p.add_argument("--fine-clicks", action="store_true",
                    help="sam: clicks and the previous mask also as maps at the low-resolution mask size "
                    "(FineClickEncoder; the shipped checkpoint has it); with --init, added to that model")

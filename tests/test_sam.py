@@ -478,11 +478,12 @@ def test_train_sam_under_torchrun_two_cpu_processes(tmp_path):
     tuned = tmp_path / "tuned.pt"
     again = _cli("train", "sam", "--images", str(REPO / "data/grabcut/images"), "--masks", str(REPO / "data/grabcut/masks"),
                  "--limit", "4", "--epochs", "1", "--batch-size", "2", "--cache-dir", str(tmp_path / "cache"),
-                 "--init", str(out), "--click-weight", "1", "--out", str(tuned), "--no-progress",
+                 "--init", str(out), "--click-weight", "1", "--loss-rounds", "2", "--out", str(tuned), "--no-progress",
                  env={"OMP_NUM_THREADS": "1"})
     assert again.returncode == 0, again.stderr[-2000:]
     meta = torch.load(tuned, weights_only=True)["meta"]
     assert [ph["config"]["click_weight"] for ph in meta["phases"]] == [saved["meta"]["config"]["click_weight"], 1.0]
+    assert [ph["config"]["loss_rounds"] for ph in meta["phases"]] == [SamTrainConfig().loss_rounds, 2]
     assert meta["init"] == "m.pt" and meta["world_size"] == 1
     assert "fine_clicks" not in saved["meta"]["config"]["model"] and not torch.load(tuned, weights_only=True)[
         "config"].get("fine_clicks")

@@ -453,9 +453,13 @@ def interactive_rounds(model: SamStyleModel, embedding, skips, masks: torch.Tens
             c, lab = error_region_points(pred, low_masks, low_valid, generator, config.interior_prob, window=5)
             c = (c + 0.5) * step - 0.5  # low-res pixel centre -> input pixel
             coords, labels = torch.cat([coords, c], 1), torch.cat([labels, lab], 1)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and r in loss_at):
+        learns = r in loss_at
+        with torch.set_grad_enabled(torch.is_grad_enabled() and learns):
             low, iou_pred = model.decode(embedding, skips, coords.to(dev), labels.to(dev), prev_low,
                                          None if r == 0 else False)
+            if not learns:  # this round only makes the next prompt: token 0's mask, no loss
+                prev_low = low[:, :1].detach()
+                continue
             losses = mask_loss(low, masks_d, valid_d, alpha=config.focal_alpha)
         with torch.no_grad():
             ious = mask_iou(low, masks_d, valid_d)
@@ -466,10 +470,9 @@ def interactive_rounds(model: SamStyleModel, embedding, skips, masks: torch.Tens
         else:
             best = torch.zeros_like(rows)
             iou_loss = nn.functional.mse_loss(iou_pred, ious)
-        if r in loss_at:
-            total = total + losses[rows, best].mean() + iou_loss
-            if config.click_weight:
-                total = total + config.click_weight * click_loss(low[rows, best], coords.to(dev), labels.to(dev), s)
+        total = total + losses[rows, best].mean() + iou_loss
+        if config.click_weight:
+            total = total + config.click_weight * click_loss(low[rows, best], coords.to(dev), labels.to(dev), s)
         prev_low = low[rows, best][:, None].detach()
         if r == 0:
             first_iou = ious[rows, best].mean().item()
