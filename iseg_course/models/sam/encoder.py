@@ -115,17 +115,14 @@ class Backbone(nn.Module):
         net = efficientnet_lite0(pretrained)
         self.conv_stem, self.bn1, self.blocks = net.conv_stem, net.bn1, net.blocks
         self.keep = (1, 2, 4, 6)
-        # channels-last: EfficientNet's depthwise convolutions run faster on a CPU that way (the feature cache
-        # of 300 DUTS photos: 24.0 -> 22.1 ms per image, benchmarks/sam_cache.py); the outputs are NCHW
-        self.to(memory_format=torch.channels_last)
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        x = self.bn1(self.conv_stem(normalise(images).contiguous(memory_format=torch.channels_last)))
+        x = self.bn1(self.conv_stem(normalise(images)))
         out = []
         for i, stage in enumerate(self.blocks):
             x = stage(x)
             if i in self.keep:
-                out.append(x.contiguous())
+                out.append(x)
         return out
 
 
