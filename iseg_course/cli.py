@@ -128,7 +128,7 @@ def _train_sam(args: argparse.Namespace) -> int:
         return 2
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "device": args.device,
                  "seed": args.seed, "click_weight": args.click_weight, "warmup": args.warmup,
-                 "loss_rounds": args.loss_rounds}
+                 "loss_rounds": args.loss_rounds, "instance_prob": args.instance_prob}
     try:
         model_args = {"size": args.size} if args.size else {}
         if args.fine_clicks:
@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--loss-rounds", type=int, default=None,
                    help="sam: prompt rounds of the 11 whose loss backpropagates (the first, the last and random "
                    "others; the rest run without gradients)")
+    p.add_argument("--instance-prob", type=float, default=None,
+                   help="sam: chance that a mask of several separate objects is trained on one of them only "
+                   "(negative clicks on the others must remove them whole)")
     p.add_argument("--fine-clicks", action="store_true",
                    help="sam: clicks and the previous mask also as maps at the low-resolution mask size "
                    "(FineClickEncoder; the shipped checkpoint has it); with --init, added to that model")
