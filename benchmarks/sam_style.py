@@ -5,8 +5,10 @@
   and, with ``--duts-test DIR`` (a folder holding ``images/`` and ``masks/``, e.g. ``../shared/data/duts/test``),
   DUTS test; with Zoom-In (the segmenter's default) the candidate chosen by predicted IoU (``score``, SAM's
   protocol) and by true IoU (``oracle``, SAM's upper bound); without Zoom-In the score choice; and Zoom-In with
-  the score choice at the size the model was trained at instead of the segmenter's larger default input
-  (``zoom_in`` and ``input_size`` say which row is which). ``graph_cut_noc90`` and ``click_unet_noc90`` are
+  the score choice at the size the model was trained at instead of the segmenter's larger default input; and
+  Zoom-In with the score choice without the segmenter's rule that a negative click removes the piece of the
+  previous mask it lands on (``reject_parts`` False: SAM's prompts only) (``zoom_in``, ``input_size`` and
+  ``reject_parts`` say which row is which). ``graph_cut_noc90`` and ``click_unet_noc90`` are
   the comparison figures measured on this machine with ``benchmarks/evaluation.py`` /
   ``benchmarks/click_model.py --table``; ``bars`` says which bars hold (NoC@90, score choice, Zoom-In, the
   default input size).
@@ -118,25 +120,29 @@ def main(argv=None) -> dict:
                                                    "history", "config", "sources")}
     seg_whole = SamSegmenter(model=seg.model, zoom_in=False)
     seg_trained = SamSegmenter(model=seg.model, input_size=seg.model.size)
+    seg_sam_prompts = SamSegmenter(model=seg.model, reject_parts=False)
     rows = []
     for name, ds in datasets(args.duts_test).items():
-        for s, choice in ((seg, "score"), (seg, "oracle"), (seg_whole, "score"), (seg_trained, "score")):
+        for s, choice in ((seg, "score"), (seg, "oracle"), (seg_whole, "score"), (seg_trained, "score"),
+                          (seg_sam_prompts, "score")):
             r = evaluate(s, ds, max_clicks=20, stop_at=0.9, limit=args.limit,
                          progress=False, method="sam-style", dataset_name=name, choice=choice)
             row = r.summary()
             row["choice"] = choice
             row["zoom_in"] = s.zoom_in
             row["input_size"] = s.input_size
+            row["reject_parts"] = s.reject_parts
             row["graph_cut_NoC@90"] = GRAPH_CUT_NOC90.get(name)
             row["click_unet_NoC@90"] = CLICK_UNET_NOC90.get(name)
             rows.append(row)
-            print(f"{name:16s} zoom {s.zoom_in!s:5s} {s.input_size} px {choice:6s} NoC@90 {row['NoC@90']:5.2f}  "
+            print(f"{name:16s} zoom {s.zoom_in!s:5s} {s.input_size} px {choice:6s} rule {s.reject_parts!s:5s} "
+                  f"NoC@90 {row['NoC@90']:5.2f}  "
                   f"IoU@1 {row['IoU@1']:.3f}", file=sys.stderr, flush=True)
     result["noc"] = rows
     result["input_size"] = {"default": seg.input_size, "trained": seg.model.size}
     result["bars"] = {name: {"bar": bar, "NoC@90": next(r["NoC@90"] for r in rows if r["dataset"] == name and
                                                      r["choice"] == "score" and r["zoom_in"] and
-                                                     r["input_size"] == seg.input_size)}
+                                                     r["input_size"] == seg.input_size and r["reject_parts"])}
                       for name, bar in BARS.items()}
     for v in result["bars"].values():
         v["holds"] = v["NoC@90"] <= v["bar"]
@@ -144,7 +150,8 @@ def main(argv=None) -> dict:
         result["latency"] = {"zoom_in": bench_latency(seg, args.repeats),
                              "whole_image": bench_latency(seg_whole, args.repeats)}
         result["latency_bars_ms"] = LATENCY_BARS_MS
-    cols = ["dataset", "zoom_in", "input_size", "choice", "samples", "NoC@85", "NoC@90", "NoF@90", "IoU@1", "IoU@3", "IoU@5",
+    cols = ["dataset", "zoom_in", "input_size", "reject_parts", "choice", "samples", "NoC@85", "NoC@90", "NoF@90",
+            "IoU@1", "IoU@3", "IoU@5",
             "graph_cut_NoC@90", "click_unet_NoC@90", "s_per_click"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     lines += ["| " + " | ".join("" if r.get(c) is None else str(r.get(c)) for c in cols) + " |" for r in rows]

@@ -363,9 +363,12 @@ def test_sam_fbrs_on_the_embedding_makes_the_model_obey_an_ignored_click(sam_pho
     from iseg_course.models.refine import RefinedSamSegmenter
     from iseg_course.models.sam import SamSegmenter
 
-    _, p_plain = _sam_clicks(SamSegmenter(), sam_photo)
+    # SAM's prompts only: the default rule (a negative click removes the piece of the mask it lands on)
+    # already removes the standing man at the first negative click
+    _, p_plain = _sam_clicks(SamSegmenter(reject_parts=False), sam_photo)
     assert p_plain >= 0.5, "the example should be a negative click the plain SAM-style model ignores"
-    seg = RefinedSamSegmenter(SamSegmenter(), mode="f-brs-b")
+    assert _sam_clicks(SamSegmenter(), sam_photo)[1] < 0.5
+    seg = RefinedSamSegmenter(SamSegmenter(reject_parts=False), mode="f-brs-b")
     preds, p = _sam_clicks(seg, sam_photo)
     assert p < 0.5
     info = seg.last_info
@@ -379,7 +382,8 @@ def test_sam_fbrs_reruns_only_the_decoder(sam_photo):
     from iseg_course.models.refine import RefinedSamSegmenter
     from iseg_course.models.sam import SamSegmenter
 
-    base = SamSegmenter(zoom_in=False)  # one frame for every click; a strict margin makes L-BFGS work
+    # one frame for every click; a strict margin makes L-BFGS work
+    base = SamSegmenter(zoom_in=False, reject_parts=False)
     seg = RefinedSamSegmenter(base, mode="f-brs-b", margin=0.45)
     seg.set_image(sam_photo.image)
     before = None
@@ -401,8 +405,8 @@ def test_sam_mode_none_equals_the_plain_model_and_input_modes_are_refused(sam_ph
     from iseg_course.models.refine import SAM_MODES, RefinedSamSegmenter
     from iseg_course.models.sam import SamSegmenter
 
-    plain = SamSegmenter()
-    wrapped = refine(SamSegmenter(), "none", history=True)
+    plain = SamSegmenter(reject_parts=False)
+    wrapped = refine(SamSegmenter(reject_parts=False), "none", history=True)
     assert isinstance(wrapped, RefinedSamSegmenter) and SAM_MODES == ("none", "f-brs-b")
     for a, b in zip(_sam_clicks(plain, sam_photo)[0], _sam_clicks(wrapped, sam_photo)[0]):
         np.testing.assert_array_equal(a.masks, b.masks)

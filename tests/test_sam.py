@@ -18,8 +18,10 @@ from iseg_course.interactions import Box, Click, Scribble
 from iseg_course.models.sam import SamSegmenter, SamStyleModel
 from iseg_course.models.sam import encoder as E
 from iseg_course.models.sam.model import resize_longest
-from iseg_course.models.sam.prompt import NEGATIVE, PAD, POSITIVE, FourierFeatures, PromptEncoder
-from iseg_course.models.sam.training import (SamTrainConfig, error_region_points, first_prompt,
+from iseg_course.models.sam.prompt import (BOX_BOTTOM_RIGHT, BOX_TOP_LEFT, NEGATIVE, PAD, POSITIVE, FourierFeatures,
+                                           PromptEncoder)
+from iseg_course.models.sam.segmenter import REJECTED_LOGIT, remove_rejected_parts
+from iseg_course.models.sam.training import (SamTrainConfig, error_region_points, first_prompt, instance_targets,
                                              interactive_rounds, low_resolution_targets, mask_iou, mask_loss)
 from iseg_course.segmenter import UnsupportedInteraction
 
@@ -206,6 +208,48 @@ def test_a_users_mask_is_a_prompt_too(segmenter):
     assert a.k == 1 and b.k == 3  # a mask prompt removes the ambiguity
 
 
+def test_a_negative_click_removes_the_piece_it_rejects_by_hand():
+    """Two pieces in a 24 x 24 mask prompt (input 96 px, stride 4): a negative click on the piece without a
+    positive click removes it whole; every other case leaves the prompt as it was."""
+    logits = torch.full((1, 1, 24, 24), -3.0)
+    logits[..., 2:8, 2:8] = 2.0  # piece A, pixels 8..31 of the input
+    logits[..., 14:22, 12:20] = 4.0  # piece B, pixels 48..79 / 56..87
+    pos_a, neg_b, neg_a, neg_bg = (20.0, 20.0), (64.0, 70.0), (12.0, 12.0), (90.0, 4.0)
+
+    def run(points, labels):
+        return remove_rejected_parts(logits, torch.tensor([points]), torch.tensor([labels]))
+
+    out = run([pos_a, neg_b], [POSITIVE, NEGATIVE])
+    assert (out[..., 14:22, 12:20] == REJECTED_LOGIT).all()
+    assert torch.equal(out[..., :12, :], logits[..., :12, :]) and out[..., 22:, :].eq(-3.0).all()
+    assert logits[..., 14:22, 12:20].eq(4.0).all()  # the input is not changed
+    for points, labels in [([pos_a, neg_a], [POSITIVE, NEGATIVE]),  # the piece holds a positive click
+                           ([neg_b, pos_a], [NEGATIVE, POSITIVE]),  # the newest click is positive
+                           ([pos_a, neg_bg], [POSITIVE, NEGATIVE]),  # on the background
+                           ([pos_a, (200.0, 70.0)], [POSITIVE, NEGATIVE])]:  # outside the grid
+        assert run(points, labels) is logits
+    # box corners come after the clicks: the newest *click* decides
+    out = run([pos_a, neg_b, (0.0, 0.0), (95.0, 95.0)], [POSITIVE, NEGATIVE, BOX_TOP_LEFT, BOX_BOTTOM_RIGHT])
+    assert (out[..., 14:22, 12:20] == REJECTED_LOGIT).all()
+    with pytest.raises(ValueError, match="expected mask logits"):
+        remove_rejected_parts(logits[0], torch.tensor([[neg_b]]), torch.tensor([[NEGATIVE]]))
+
+
+def test_a_negative_click_on_a_second_zebra_removes_it_with_the_shipped_model():
+    """Berkeley 253027: the first click's best-scored mask covers three zebras; the robot's negative click on a
+    wrong one removes that zebra whole with the rule, only a disc around the click without it."""
+    from iseg_course.data import load_dataset
+    from iseg_course.evaluation import simulate_clicks
+
+    sample = load_dataset("berkeley")["253027"]
+    on = SamSegmenter()
+    off = SamSegmenter(model=on.model, reject_parts=False)
+    with_rule = simulate_clicks(on, sample, 2).ious
+    without = simulate_clicks(off, sample, 2).ious
+    assert with_rule[0] == without[0] < 0.3
+    assert without[1] < 0.3 < 0.6 < with_rule[1]
+
+
 def test_zoom_in_encodes_a_window_around_the_object_and_reuses_it():
     """From the second click on, the shipped model looks at RITM's Zoom-In window: encoded once, reused while
     it fits, probability 0 outside it; zoom off keeps the whole image."""
@@ -387,6 +431,30 @@ def test_config_rejects_impossible_rounds():
         SamTrainConfig(rounds=3, mask_only_rounds=3)
     with pytest.raises(ValueError, match="loss_rounds"):
         SamTrainConfig(rounds=3, loss_rounds=5)
+    with pytest.raises(ValueError, match="instance_prob"):
+        SamTrainConfig(instance_prob=1.5)
+
+
+def test_instance_targets_keep_one_of_several_objects():
+    m = np.zeros((3, 32, 32), np.uint8)
+    m[:, :, 30:] = 2  # ignored pixels stay ignored
+    m[0, 2:10, 2:10] = 1
+    m[0, 20:28, 15:25] = 1
+    m[0, 0, 0] = 1  # one pixel: too small to count as an object (but background afterwards if not kept)
+    m[1, 5:20, 5:20] = 1  # one object only
+    m[2, 2:10, 2:10] = 1
+    m[2, 12:14, 12:14] = 1  # 4 pixels: below min_pixels
+    g = torch.Generator().manual_seed(0)
+    assert instance_targets(m, 0.0, g) is m and torch.equal(g.get_state(), torch.Generator().manual_seed(0).get_state())
+    kept = set()
+    for _ in range(20):
+        out = instance_targets(m, 1.0, g)
+        assert np.array_equal(out[1:], m[1:]) and np.array_equal(out == 2, m == 2)
+        a, b = out[0, 2:10, 2:10].all(), out[0, 20:28, 15:25].all()
+        assert a != b and (out[0] == 1).sum() in (64, 80) and out[0, 0, 0] == 0
+        kept.add(bool(a))
+    assert kept == {True, False}  # either object can be the target
+    assert m[0, 20:28, 15:25].all()  # the input is not changed
 
 
 def test_feature_cache_waits_for_a_concurrent_builder_then_reuses_its_cache(tmp_path):

@@ -11,6 +11,12 @@ previous mask and the clicks (:func:`~iseg_course.guidance.zoom_in_box`), encode
 size and reused while later windows overlap it (IoU >= 0.5, every click inside), as RITM's ``ZoomIn`` does.
 A small object then fills the 384 px input and the 96 x 96 low-resolution mask, which matters most on
 photos where the object covers a few percent of the image.
+
+**A negative click removes a whole wrong piece** (on by default, :func:`remove_rejected_parts`): when the
+newest click is negative and lands on a piece of the previous mask (a connected component of the mask prompt)
+that holds no positive click, that piece leaves the mask prompt before the decoder runs. Without it the model,
+trained on salient-object masks, treats a negative click as a local correction: after a first click that
+covered three statues, each negative click on a wrong statue carved out a small disc around itself.
 """
 
 from __future__ import annotations
@@ -57,6 +63,51 @@ def prompts_from(interactions: Interactions, scale: float,
     return torch.tensor([coords], dtype=torch.float32), torch.tensor([labels], dtype=torch.long)
 
 
+#: The logit a removed piece gets in the mask prompt (sigmoid 4.5e-5: background).
+REJECTED_LOGIT = -10.0
+
+
+def remove_rejected_parts(mask_logits: torch.Tensor, coords: torch.Tensor, labels: torch.Tensor,
+                          stride: int = 4) -> torch.Tensor:
+    """Take the piece a negative click rejects out of the mask prompt.
+
+    ``mask_logits``: the previous low-resolution logits ``(1, 1, h, w)``; ``coords (1, N, 2)`` float
+    ``(x, y)`` in input pixels and ``labels (1, N)`` as :func:`prompts_from` gives them (clicks in the order
+    they were made, box corners after them); ``stride``: input pixels per mask pixel (4). If the newest click
+    is negative and lies on a connected component (4-connectivity) of ``mask_logits > 0`` that contains no
+    positive click, that component is set to :data:`REJECTED_LOGIT`; otherwise the logits come back unchanged
+    (the same tensor). A click outside the mask's grid lies on no component. Returns ``(1, 1, h, w)`` like the
+    input. Raises ValueError when the shapes do not match.
+
+    The course's rule on top of SAM's mask prompt (Kirillov et al., ICCV 2023), measured with
+    ``benchmarks/sam_style.py``: NoC@90 of the shipped model on GrabCut 5.76 -> 5.08 and Berkeley 9.12 -> 8.83,
+    on sets it was not chosen on COCO_MVal cats 8.3 -> 7.9, 100 other cats 2.78 -> 2.76, a quarter of DUTS test
+    12.18 -> 12.11.
+    """
+    from scipy import ndimage
+
+    if mask_logits.ndim != 4 or mask_logits.shape[:2] != (1, 1) or coords.shape[:1] != (1,) \
+            or coords.shape[:2] != labels.shape or coords.shape[-1] != 2:
+        raise ValueError(f"expected mask logits (1, 1, h, w), coords (1, N, 2) and labels (1, N), got "
+                         f"{tuple(mask_logits.shape)}, {tuple(coords.shape)} and {tuple(labels.shape)}")
+    lab = labels[0].cpu().numpy()
+    is_click = (lab == POSITIVE) | (lab == NEGATIVE)
+    if not is_click.any() or lab[np.flatnonzero(is_click)[-1]] != NEGATIVE:
+        return mask_logits
+    fg = (mask_logits[0, 0] > 0).cpu().numpy()
+    parts, _ = ndimage.label(fg)
+    h, w = fg.shape
+    xy = np.floor(coords[0].cpu().numpy() / stride).astype(int)
+    inside = (xy[:, 0] >= 0) & (xy[:, 0] < w) & (xy[:, 1] >= 0) & (xy[:, 1] < h)
+    at = np.where(inside, parts[np.clip(xy[:, 1], 0, h - 1), np.clip(xy[:, 0], 0, w - 1)], 0)
+    rejected = at[np.flatnonzero(is_click)[-1]]
+    if rejected == 0 or rejected in at[lab == POSITIVE]:
+        return mask_logits
+    out = mask_logits.clone()
+    out[0, 0][torch.from_numpy(parts == rejected).to(out.device)] = REJECTED_LOGIT
+    return out
+
+
 class _Frame:
     """A region of the image encoded once: rows ``y0:y1``, columns ``x0:x1`` (end exclusive), its scale,
     valid size in the model's frame, image embedding and skip features."""
@@ -91,6 +142,8 @@ class SamSegmenter(BaseSegmenter):
             always (one encoder pass per image, every click costs the decoder only).
         zoom_expand, zoom_min: the window's enlargement and smallest side (fraction of the image side), as
             :func:`~iseg_course.guidance.zoom_in_box` (defaults 1.4 and 0.2).
+        reject_parts: a negative click on a piece of the previous mask without a positive click removes that
+            whole piece (:func:`remove_rejected_parts`; see the module's text); False: SAM's prompts only.
         input_size: the side ``S`` in pixels of the square the encoder sees (the image or Zoom-In window is
             resized so its longest side is ``S``, then padded); a multiple of 16. Default: 1.5 times the size
             the model was trained at, rounded to a multiple of 16 (384 for the shipped model, trained at
@@ -120,7 +173,7 @@ class SamSegmenter(BaseSegmenter):
 
     def __init__(self, model: SamStyleModel | None = None, checkpoint: str | os.PathLike | None = None,
                  multimask: bool = True, device: str = "cpu", zoom_in: bool = True, zoom_expand: float = 1.4,
-                 zoom_min: float = 0.2, input_size: int | None = None):
+                 zoom_min: float = 0.2, input_size: int | None = None, reject_parts: bool = True):
         if model is None:
             from ..checkpoint import load_checkpoint
 
@@ -140,6 +193,7 @@ class SamSegmenter(BaseSegmenter):
         self.multimask = multimask
         zoom_in_box((2, 2), [], None, expand=zoom_expand, min_fraction=zoom_min)  # validates both
         self.zoom_in, self.zoom_expand, self.zoom_min = bool(zoom_in), float(zoom_expand), float(zoom_min)
+        self.reject_parts = bool(reject_parts)
         self.full = self.frame = None
 
     @torch.no_grad()
@@ -206,6 +260,8 @@ class SamSegmenter(BaseSegmenter):
         y0, _, x0, _ = frame.window
         coords, labels = prompts_from(interactions, frame.scale, origin=(x0, y0))
         mask_in = self._mask_prompt(frame, prev_mask, previous)
+        if mask_in is not None and self.reject_parts:
+            mask_in = remove_rejected_parts(mask_in, coords, labels)
         n_clicks = int((labels >= 0).sum())
         ambiguous = self.multimask and mask_in is None and n_clicks == 1 and not any(
             isinstance(i, Box) for i in interactions)
