@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                    "others; the rest run without gradients)")
     p.add_argument("--instance-prob", type=float, default=None,
                    help="sam: chance that a mask of several separate objects is trained on one of them only "
-                   "(negative clicks on the others must remove them whole)")
+                   "(negative clicks on the others must remove them whole); default 0, the shipped model: 1.0")
     p.add_argument("--fine-clicks", action="store_true",
                    help="sam: clicks and the previous mask also as maps at the low-resolution mask size "
                    "(FineClickEncoder; the shipped checkpoint has it); with --init, added to that model")
