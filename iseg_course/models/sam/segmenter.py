@@ -80,9 +80,9 @@ def remove_rejected_parts(mask_logits: torch.Tensor, coords: torch.Tensor, label
     input. Raises ValueError when the shapes do not match.
 
     The course's rule on top of SAM's mask prompt (Kirillov et al., ICCV 2023), measured with
-    ``benchmarks/sam_style.py``: NoC@90 of the shipped model on GrabCut 5.76 -> 5.08 and Berkeley 9.12 -> 8.83,
-    on sets it was not chosen on COCO_MVal cats 8.3 -> 7.9, 100 other cats 2.78 -> 2.76, a quarter of DUTS test
-    12.18 -> 12.11.
+    ``benchmarks/sam_style.py`` (NoC@90 of the shipped model without -> with the rule): GrabCut 4.92 -> 4.76,
+    Berkeley 8.15 -> 7.87, COCO_MVal cats 7.90 -> 7.6, 100 other cats 2.98 -> 2.96, DUTS test 12.36 -> 12.34.
+    Chosen on the model trained without instance targets (GrabCut 5.76 -> 5.08, Berkeley 9.12 -> 8.83).
     """
     from scipy import ndimage
 
@@ -155,8 +155,8 @@ class SamSegmenter(BaseSegmenter):
     low-resolution masks: finer boundaries for the same object. Touvron et al. ("Fixing the train-test
     resolution discrepancy", NeurIPS 2019) found that CNNs classify better at a test resolution above the
     training one. Here (``benchmarks/sam_style.py``, NoC@90, Zoom-In, 256 -> 384 px) the shipped model needs
-    5.98 -> 5.76 clicks on GrabCut, 10.74 -> 9.12 on Berkeley and 3.55 -> 2.78 on lesson 07's 100 other cats,
-    but 6.5 -> 8.3 on the 10 COCO_MVal cats; the click stays under 15 ms. (The course's earlier model gained
+    5.66 -> 4.76 clicks on GrabCut, 9.49 -> 7.87 on Berkeley, 3.48 -> 2.96 on lesson 07's 100 other cats
+    and 6.1 -> 7.6 on the 10 COCO_MVal cats; the click stays under 15 ms. (The course's earlier model gained
     nothing more on Berkeley at 448 or 512 px.)
 
     ``set_image`` (``(H, W, 3) uint8``) runs the encoder and neck once; ``predict`` runs prompt encoder +

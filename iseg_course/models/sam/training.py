@@ -504,7 +504,7 @@ def instance_targets(masks: np.ndarray, prob: float, generator: torch.Generator,
     ``masks``: ``(B, S, S) uint8`` (:data:`OBJECT` / :data:`BACKGROUND` / :data:`IGNORED`). A sample is
     eligible when its object pixels form at least two connected components (8-connectivity) of at least
     ``max(min_pixels, min_fraction x object pixels)`` pixels each; with probability ``prob`` it keeps one of
-    them (drawn uniformly), every other object pixel becomes background. About 6 % of DUTS train is eligible
+    them (drawn uniformly), every other object pixel becomes background. About 5.8 % of DUTS train is eligible
     (a herd, a group of people, several fruit). Why: on a salient-object set the first click's mask usually
     covers *all* the objects, so the model rarely sees a negative click on a whole wrong object and learns
     negative clicks as local corrections only; Berkeley's failures are of that kind (one of three statues, one
