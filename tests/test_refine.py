@@ -350,6 +350,14 @@ def sam_photo():
     return next(s for s in folder if s.name == SAM_IGNORED[0])
 
 
+@pytest.fixture(scope="module")
+def sam_model():
+    """The shipped SAM-style model, loaded once for the tests below (each segmenter shares it)."""
+    from iseg_course.models.sam import SamSegmenter
+
+    return SamSegmenter().model
+
+
 def _sam_clicks(seg, photo):
     """The predictions after each click (each fed back to the next) and the object probability at the last
     click's pixel."""
@@ -361,15 +369,15 @@ def _sam_clicks(seg, photo):
     return preds, float(preds[-1].probabilities[c.y, c.x])
 
 
-def test_sam_fbrs_on_the_embedding_makes_the_model_obey_an_ignored_click(sam_photo):
+def test_sam_fbrs_on_the_embedding_makes_the_model_obey_an_ignored_click(sam_photo, sam_model):
     from iseg_course.models.refine import RefinedSamSegmenter
     from iseg_course.models.sam import SamSegmenter
 
     # SAM's prompts only (reject_parts=False); the default rule does not apply to this click either
-    _, p_plain = _sam_clicks(SamSegmenter(reject_parts=False), sam_photo)
+    _, p_plain = _sam_clicks(SamSegmenter(model=sam_model, reject_parts=False), sam_photo)
     assert p_plain >= 0.5, "the example should be a negative click the plain SAM-style model ignores"
-    assert _sam_clicks(SamSegmenter(), sam_photo)[1] == pytest.approx(p_plain)
-    seg = RefinedSamSegmenter(SamSegmenter(reject_parts=False), mode="f-brs-b")
+    assert _sam_clicks(SamSegmenter(model=sam_model), sam_photo)[1] == pytest.approx(p_plain)
+    seg = RefinedSamSegmenter(SamSegmenter(model=sam_model, reject_parts=False), mode="f-brs-b")
     preds, p = _sam_clicks(seg, sam_photo)
     assert p < 0.5
     info = seg.last_info
@@ -379,12 +387,12 @@ def test_sam_fbrs_on_the_embedding_makes_the_model_obey_an_ignored_click(sam_pho
     assert preds[-1].k == 1
 
 
-def test_sam_fbrs_reruns_only_the_decoder(sam_photo):
+def test_sam_fbrs_reruns_only_the_decoder(sam_photo, sam_model):
     from iseg_course.models.refine import RefinedSamSegmenter
     from iseg_course.models.sam import SamSegmenter
 
     # one frame for every click; a strict margin makes L-BFGS work
-    base = SamSegmenter(zoom_in=False, reject_parts=False)
+    base = SamSegmenter(model=sam_model, zoom_in=False, reject_parts=False)
     seg = RefinedSamSegmenter(base, mode="f-brs-b", margin=0.45)
     seg.set_image(sam_photo.image)
     before = None
@@ -402,12 +410,12 @@ def test_sam_fbrs_reruns_only_the_decoder(sam_photo):
     assert calls["mask_decoder"] == seg.last_info.evaluations > 1
 
 
-def test_sam_mode_none_equals_the_plain_model_and_input_modes_are_refused(sam_photo):
+def test_sam_mode_none_equals_the_plain_model_and_input_modes_are_refused(sam_photo, sam_model):
     from iseg_course.models.refine import SAM_MODES, RefinedSamSegmenter
     from iseg_course.models.sam import SamSegmenter
 
-    plain = SamSegmenter(reject_parts=False)
-    wrapped = refine(SamSegmenter(reject_parts=False), "none", history=True)
+    plain = SamSegmenter(model=sam_model, reject_parts=False)
+    wrapped = refine(SamSegmenter(model=sam_model, reject_parts=False), "none", history=True)
     assert isinstance(wrapped, RefinedSamSegmenter) and SAM_MODES == ("none", "f-brs-b")
     for a, b in zip(_sam_clicks(plain, sam_photo)[0], _sam_clicks(wrapped, sam_photo)[0]):
         np.testing.assert_array_equal(a.masks, b.masks)
